@@ -1,0 +1,33 @@
+# One place that knows how to set the project up, run it and test it.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIND ?= 127.0.0.1:8000
+
+.PHONY: install run test lint format bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py --bind $(BIND) wsgi:app
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

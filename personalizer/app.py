@@ -1,0 +1,124 @@
+"""The application factory: configuration, plugins, catalog, cache, engine, routes."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from personalizer import __version__, config
+from personalizer.cache import LocalCache, RedisCache
+from personalizer.content import load_catalog
+from personalizer.engine import Engine, Policy
+from personalizer.hookcalls import HookRunner, Quarantine
+from personalizer.pages import PageService
+from personalizer.plugins import PluginHost
+
+log = logging.getLogger(__name__)
+
+
+class ServiceApi(Api):
+    """flask-smorest's Api with one error shape for every error: code, status, message,
+    and per-field ``errors`` where a field is at fault."""
+
+    def handle_http_exception(self, error):
+        payload, code, headers = super().handle_http_exception(error)
+        payload.setdefault("message", error.description or error.name)
+        return payload, code, headers
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(config.DEFAULTS)
+    app.config.update(
+        API_TITLE="personalizer",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+    )
+    if os.environ.get("REDIS_URL"):
+        app.config["REDIS_URL"] = os.environ["REDIS_URL"]
+    app.config.from_prefixed_env("PERSONALIZER")
+    if test_config:
+        app.config.update(test_config)
+    config.check(app.config)
+
+    api = ServiceApi(app)
+    app.register_error_handler(Exception, _unexpected(api))
+    init_service(app)
+
+    from personalizer.api import blp, ops
+
+    api.register_blueprint(blp)
+    api.register_blueprint(ops)
+    return app
+
+
+def _unexpected(api):
+    """Anything unforeseen answers in the one error shape, logged without request data."""
+
+    def handler(error):
+        if isinstance(error, HTTPException):
+            return api.handle_http_exception(error)
+        log.exception("unhandled %s", type(error).__name__)
+        return api.handle_http_exception(InternalServerError())
+
+    return handler
+
+
+def init_service(app: Flask) -> None:
+    """Load plugins, the catalog and the cache; keep the page service in app.extensions."""
+    cfg = app.config
+    host = PluginHost()
+    host.load(
+        allow=config.as_list(cfg["LOAD_PLUGINS"]),
+        deny=config.as_list(cfg["DISABLE_PLUGINS"]) or [],
+        extra=cfg["EXTRA_PLUGINS"],
+        strict=cfg["STRICT_PLUGINS"],
+    )
+    directories = list(cfg["CONTENT_DIRS"])
+    for result in host.pm.hook.personalizer_content():
+        directories.extend(str(path) for path in (result or []))
+    catalog = load_catalog(directories, allow_stale=cfg["ALLOW_STALE_CONTENT"])
+    for problem in catalog.stale:
+        level = logging.WARNING if cfg["ALLOW_STALE_CONTENT"] else logging.INFO
+        log.log(level, "stale content %s", problem)
+
+    if cfg["REDIS_URL"]:
+        if cfg["CACHE_KEY_SECRET"] == config.DEV_SECRET:
+            log.warning("CACHE_KEY_SECRET is the development default; set a secret")
+        cache = RedisCache.from_url(
+            cfg["REDIS_URL"], cfg["CACHE_PREFIX"], int(cfg["CACHE_TTL"]), cfg["REDIS_TIMEOUT_S"]
+        )
+    else:
+        cache = LocalCache(cfg["LOCAL_CACHE_SIZE"], cfg["CACHE_TTL"])
+
+    runner = HookRunner(
+        host,
+        budget_ms=cfg["PLUGIN_BUDGET_MS"],
+        quarantine=Quarantine(cfg["QUARANTINE_AFTER"], cfg["QUARANTINE_SECONDS"]),
+    )
+    policy = Policy(
+        commercial_ctas=cfg["COMMERCIAL_CTAS"],
+        emergency_number=cfg["EMERGENCY_NUMBER"],
+        emergency_service=cfg["EMERGENCY_SERVICE"],
+        urgent_number=cfg["URGENT_NUMBER"],
+        urgent_service=cfg["URGENT_SERVICE"],
+    )
+    engine = Engine(
+        host,
+        catalog,
+        runner,
+        secret=str(cfg["CACHE_KEY_SECRET"]).encode(),
+        policy=policy,
+        max_sections=cfg["MAX_SECTIONS"],
+        max_ctas=cfg["MAX_CTAS"],
+        deadline_ms=cfg["REQUEST_DEADLINE_MS"],
+    )
+    app.extensions["personalizer"] = PageService(engine, cache)

@@ -1,0 +1,131 @@
+"""The page cache: Redis when ``REDIS_URL`` is set, an in-process LRU otherwise.
+
+Values are the finished response bytes, so a hit does no work beyond the lookup. Redis is
+optional at run time: every Redis call goes through ``RedisCache``, which uses short
+timeouts, no retries and a circuit breaker, and answers ``BYPASS`` instead of raising when
+Redis is down or slow. The service then serves uncached and recovers by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+log = logging.getLogger(__name__)
+
+BYPASS = object()
+
+
+class LocalCache:
+    """A bounded, thread-safe LRU of bytes, for a laptop or a single process."""
+
+    name = "local"
+
+    def __init__(self, max_entries: int = 2048, ttl: float = 3600.0, clock=time.monotonic):
+        self.max_entries, self.ttl, self.clock = max_entries, ttl, clock
+        self._data: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str):
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is None:
+                return None
+            expires, value = entry
+            if expires < self.clock():
+                del self._data[key]
+                return None
+            self._data.move_to_end(key)
+            return value
+
+    def set(self, key: str, value: bytes) -> None:
+        with self._lock:
+            self._data[key] = (self.clock() + self.ttl, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def state(self) -> str:
+        return "ok"
+
+
+class RedisCache:
+    """Redis with a circuit breaker: after ``trip_after`` errors in a row, skip Redis for
+    ``cooldown`` seconds, then try again (one request probes; success closes the circuit)."""
+
+    name = "redis"
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        ttl: int,
+        trip_after: int = 2,
+        cooldown: float = 2.0,
+        clock=time.monotonic,
+    ):
+        self.client, self.prefix, self.ttl = client, prefix, ttl
+        self.trip_after, self.cooldown, self.clock = trip_after, cooldown, clock
+        self._errors = 0
+        self._open_until = 0.0
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str, ttl: int, timeout: float = 0.25) -> RedisCache:
+        client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=timeout,
+            socket_timeout=timeout,
+            # redis-py's default retries with backoff would hold a request for seconds.
+            retry=Retry(NoBackoff(), 1),
+            retry_on_timeout=False,
+            health_check_interval=30,
+        )
+        return cls(client, prefix, ttl)
+
+    def _available(self) -> bool:
+        return self._open_until <= self.clock()
+
+    def _failed(self, exc: Exception) -> None:
+        self._errors += 1
+        if self._errors >= self.trip_after:
+            self._open_until = self.clock() + self.cooldown
+        log.warning("redis unavailable (%s); serving uncached", type(exc).__name__)
+
+    def _ok(self) -> None:
+        self._errors = 0
+        self._open_until = 0.0
+
+    def get(self, key: str):
+        if not self._available():
+            return BYPASS
+        try:
+            value = self.client.get(self.prefix + key)
+        except (redis.RedisError, OSError) as exc:
+            self._failed(exc)
+            return BYPASS
+        self._ok()
+        return value
+
+    def set(self, key: str, value: bytes) -> None:
+        if not self._available():
+            return
+        try:
+            self.client.set(self.prefix + key, value, ex=self.ttl)
+        except (redis.RedisError, OSError) as exc:
+            self._failed(exc)
+        else:
+            self._ok()
+
+    def state(self) -> str:
+        try:
+            self.client.ping()
+        except (redis.RedisError, OSError):
+            return "degraded"
+        self._ok()
+        return "ok"

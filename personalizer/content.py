@@ -1,0 +1,283 @@
+"""The content catalog: Markdown files with YAML front matter, validated at start-up.
+
+Each file holds one item (section, exercise, call to action or alert). The body is rendered
+to HTML once, here, and sanitized with an allowlist, so raw HTML or scripts in a content file
+never reach a page. The catalog's version is a hash of every file's bytes: editing content
+changes it, and with it every cache key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import marshmallow as ma
+import nh3
+import yaml
+from markdown_it import MarkdownIt
+
+from personalizer.schemas import flatten_errors
+
+KINDS = ("alert", "section", "exercise", "cta")
+LEVELS = ("emergency", "urgent", "assess", "general")
+GOALS = (
+    "flexion",
+    "hip_flexor",
+    "core",
+    "glutes",
+    "conditioning",
+    "balance",
+    "mobility",
+    "relief",
+    "posture",
+)
+PHASES = ("warmup", "mobility", "strength", "conditioning")
+ADDRESSES = (
+    "anterior_tilt",
+    "posterior_tilt",
+    "excess_lordosis",
+    "flat_lordosis",
+    "obliquity",
+    "kyphosis",
+    "forward_head",
+    "flexion_relief",
+    "walking_limited",
+    "numbness",
+    "weakness",
+    "balance",
+    "general",
+    "always",
+)
+CONTRAINDICATIONS = (
+    "extension_provoked",
+    "flexion_provoked",
+    "lying_provoked",
+    "high_pain",
+    "weakness",
+)
+ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "br", "code", "blockquote"}
+
+# How a dose becomes minutes (docs/content.md repeats this): each repetition takes its hold
+# plus SECONDS_PER_REP to move in and out of position, both sides when each_side, and
+# REST_BETWEEN_SETS_S between sets; the total is rounded up to whole minutes.
+SECONDS_PER_REP = 4
+REST_BETWEEN_SETS_S = 30
+
+_markdown = MarkdownIt("commonmark", {"html": False})
+
+
+class ContentError(Exception):
+    """The catalog cannot be loaded; ``problems`` lists each one as ``file:field: message``."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("invalid content:\n  " + "\n  ".join(problems))
+        self.problems = problems
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to HTML, with nothing outside the allowlist surviving."""
+    return nh3.clean(_markdown.render(text), tags=ALLOWED_TAGS, attributes={}).strip()
+
+
+class DoseSchema(ma.Schema):
+    sets = ma.fields.Integer(validate=ma.validate.Range(1, 10))
+    reps = ma.fields.Integer(validate=ma.validate.Range(1, 30))
+    hold_s = ma.fields.Integer(validate=ma.validate.Range(0, 120), load_default=0)
+    minutes = ma.fields.Integer(validate=ma.validate.Range(1, 60))
+    per_day = ma.fields.Integer(validate=ma.validate.Range(1, 5), load_default=1)
+    each_side = ma.fields.Boolean(load_default=False)
+
+    @ma.validates_schema
+    def _reps_or_minutes(self, data, **kwargs):
+        timed = "minutes" in data
+        counted = "sets" in data and "reps" in data
+        if timed == counted:
+            raise ma.ValidationError("give either sets and reps, or minutes")
+
+
+def _words(name):
+    return ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(name)), load_default=list)
+
+
+class ItemSchema(ma.Schema):
+    id = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$"))
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
+    title = ma.fields.String(required=True, validate=ma.validate.Length(1, 90))
+    summary = ma.fields.String(load_default="", validate=ma.validate.Length(0, 200))
+    tags = ma.fields.List(ma.fields.String(), load_default=list)
+    sources = ma.fields.List(ma.fields.Integer(), required=True, validate=ma.validate.Length(1))
+    last_reviewed = ma.fields.Date(required=True)
+    next_review = ma.fields.Date(required=True)
+
+    @ma.validates_schema
+    def _review_order(self, data, **kwargs):
+        last, due = data.get("last_reviewed"), data.get("next_review")
+        if last and due and due <= last:
+            raise ma.ValidationError("must come after last_reviewed", "next_review")
+
+
+class SectionSchema(ItemSchema):
+    topic = ma.fields.String(required=True)
+    addresses = _words(ADDRESSES)
+    priority = ma.fields.Integer(load_default=50, validate=ma.validate.Range(0, 100))
+
+
+class ExerciseSchema(ItemSchema):
+    goal = ma.fields.String(required=True, validate=ma.validate.OneOf(GOALS))
+    phase = ma.fields.String(required=True, validate=ma.validate.OneOf(PHASES))
+    dose = ma.fields.Nested(DoseSchema, required=True)
+    progression = ma.fields.String(required=True)
+    step_down = ma.fields.String(required=True)
+    cautions = ma.fields.List(ma.fields.String(), load_default=list)
+    contraindications = _words(CONTRAINDICATIONS)
+    addresses = _words(ADDRESSES)
+
+
+class CtaSchema(ItemSchema):
+    href = ma.fields.String(required=True)
+    commercial = ma.fields.Boolean(required=True)
+    owner = ma.fields.String(required=True, validate=ma.validate.OneOf(("ours", "partner")))
+    addresses = _words(ADDRESSES)
+
+
+class AlertSchema(ItemSchema):
+    level = ma.fields.String(required=True, validate=ma.validate.OneOf(LEVELS))
+
+
+SCHEMAS = {
+    "section": SectionSchema(),
+    "exercise": ExerciseSchema(),
+    "cta": CtaSchema(),
+    "alert": AlertSchema(),
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One validated content item, its body already rendered to safe HTML."""
+
+    id: str
+    kind: str
+    title: str
+    html: str
+    path: str
+    meta: dict = field(repr=False)
+
+    def __getattr__(self, name):
+        try:
+            return self.meta[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def minutes(self) -> int:
+        """Minutes one session of this exercise takes (see SECONDS_PER_REP)."""
+        dose = self.meta["dose"]
+        if "minutes" in dose:
+            return dose["minutes"]
+        sides = 2 if dose["each_side"] else 1
+        seconds = dose["sets"] * dose["reps"] * (dose["hold_s"] + SECONDS_PER_REP) * sides
+        seconds += (dose["sets"] - 1) * REST_BETWEEN_SETS_S
+        return max(1, math.ceil(seconds / 60))
+
+    def summary_row(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "title": self.title, "tags": self.tags}
+
+
+class Catalog:
+    """Every content item by id and by kind, and the version of the whole."""
+
+    def __init__(self, items: list[Item], version: str, stale: list[str] | None = None):
+        self.items = {item.id: item for item in items}
+        self.version = version
+        self.stale = stale or []
+        self.by_kind = {kind: [i for i in items if i.kind == kind] for kind in KINDS}
+
+    def __contains__(self, item_id):
+        return item_id in self.items
+
+    def __getitem__(self, item_id) -> Item:
+        return self.items[item_id]
+
+    def __len__(self):
+        return len(self.items)
+
+    def of_kind(self, kind: str) -> list[Item]:
+        return self.by_kind.get(kind, [])
+
+
+def split_front_matter(text: str) -> tuple[dict, str]:
+    if not text.startswith("---"):
+        raise ValueError("no YAML front matter (the file must start with ---)")
+    try:
+        _, head, body = text.split("---", 2)
+    except ValueError:
+        raise ValueError("front matter is not closed with ---") from None
+    meta = yaml.safe_load(head)
+    if not isinstance(meta, dict):
+        raise ValueError("front matter is not a mapping")
+    return meta, body.strip()
+
+
+def load_item(path: Path, root: Path) -> Item:
+    """Load one file; raise ContentError naming the file and each bad field."""
+    name = str(path.relative_to(root.parent)) if root.parent in path.parents else str(path)
+    try:
+        meta, body = split_front_matter(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ContentError([f"{name}: {exc}"]) from None
+    schema = SCHEMAS.get(meta.get("kind"), ItemSchema())
+    try:
+        data = schema.load(meta)
+    except ma.ValidationError as exc:
+        problems = [f"{name}:{path}: {'; '.join(m)}" for path, m in flatten_errors(exc.messages)]
+        raise ContentError(problems) from None
+    problems = []
+    if data["id"] != path.stem:
+        problems.append(f"{name}:id: must equal the file name ({path.stem})")
+    if not body:
+        problems.append(f"{name}:body: is empty")
+    if problems:
+        raise ContentError(problems)
+    data["body"] = body
+    return Item(data["id"], data["kind"], data["title"], render_markdown(body), name, data)
+
+
+def load_catalog(directories, today: dt.date | None = None, allow_stale: bool = False) -> Catalog:
+    """Load every ``*.md`` below the directories; all problems are reported together.
+
+    An item past its ``next_review`` date is left out (and listed in ``Catalog.stale``)
+    unless ``allow_stale`` is set.
+    """
+    today = today or dt.date.today()
+    items, problems, stale, seen = [], [], [], {}
+    digest = hashlib.sha256()
+    for directory in map(Path, directories):
+        if not directory.is_dir():
+            problems.append(f"{directory}: content directory not found")
+            continue
+        for path in sorted(directory.rglob("*.md")):
+            digest.update(str(path.relative_to(directory)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+            try:
+                item = load_item(path, directory)
+            except ContentError as exc:
+                problems.extend(exc.problems)
+                continue
+            if item.id in seen:
+                problems.append(f"{item.path}:id: {item.id} already defined in {seen[item.id]}")
+                continue
+            seen[item.id] = item.path
+            if item.meta["next_review"] < today:
+                stale.append(f"{item.path}:next_review: review was due {item.next_review}")
+                if not allow_stale:
+                    continue
+            items.append(item)
+    if problems:
+        raise ContentError(problems)
+    # Which items are in force belongs to the version too: an item going stale changes pages.
+    digest.update(" ".join(sorted(seen.keys() - {i.id for i in items})).encode())
+    return Catalog(items, digest.hexdigest()[:16], stale)

@@ -1,0 +1,420 @@
+"""From a validated profile to a finished page (DESIGN section 3).
+
+``features`` is the only step that sees the raw profile; ``decision_key`` names everything
+a page depends on; ``build`` runs triage, candidates, exclusions, ranking, the routine,
+arrangement and the safety contract using the features alone. The same key always gives the
+same page, which is what makes the cache safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import time
+from dataclasses import dataclass, field
+from html import escape
+
+import orjson
+
+from personalizer import routine, safety
+from personalizer.content import Catalog, ContentError
+from personalizer.hookcalls import CallLog, HookRunner, Malformed
+from personalizer.schemas import TRIAGE_LEVELS
+
+CORE_FEATURES = ("red_flags", "channel", "locale", "minutes", "partner")
+KIND_ORDER = {"alert": 0, "section": 1, "exercise": 2, "cta": 3}
+
+
+@dataclass
+class Policy:
+    """What a deployment or a partner allows on its pages, and how alerts name its services."""
+
+    commercial_ctas: bool = True
+    emergency_number: str = "your local emergency number"
+    emergency_service: str = "the nearest emergency department"
+    urgent_number: str = "your doctor's surgery or urgent-care line"
+    urgent_service: str = "an urgent-care service"
+    booking_title: str | None = None
+    booking_href: str | None = None
+
+    def tokens(self) -> dict[str, str]:
+        return {
+            "{{emergency_number}}": self.emergency_number,
+            "{{emergency_service}}": self.emergency_service,
+            "{{urgent_number}}": self.urgent_number,
+            "{{urgent_service}}": self.urgent_service,
+        }
+
+    def fill(self, text: str, html: bool = True) -> str:
+        for token, value in self.tokens().items():
+            text = text.replace(token, escape(value) if html else value)
+        return text
+
+
+@dataclass
+class Built:
+    """A page and what it took to build it."""
+
+    page: dict
+    calls: CallLog
+    degraded: bool
+    trace: dict = field(default_factory=dict)
+
+
+# Validators of hook results: each returns a clean copy or raises Malformed.
+
+
+def _is_feature_value(value) -> bool:
+    if isinstance(value, list):
+        return all(isinstance(v, str) for v in value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, str | int | bool)
+
+
+def valid_features(result) -> dict:
+    if not isinstance(result, dict):
+        raise Malformed("features must be a dict")
+    for key, value in result.items():
+        if not isinstance(key, str) or not _is_feature_value(value):
+            raise Malformed(f"feature {key!r} is not a string, number, boolean or list")
+    return dict(result)
+
+
+def _records(result, required: dict) -> list[dict]:
+    if not isinstance(result, list | tuple):
+        raise Malformed("expected a list")
+    clean = []
+    for entry in result:
+        if not isinstance(entry, dict):
+            raise Malformed("expected a list of dicts")
+        for name, check in required.items():
+            if not check(entry.get(name)):
+                raise Malformed(f"bad or missing {name!r}")
+        clean.append({name: entry[name] for name in required})
+    return clean
+
+
+def _text(value) -> bool:
+    return isinstance(value, str) and 0 < len(value.strip()) <= 300
+
+
+def _score(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def valid_triage(result) -> list[dict]:
+    return _records(result, {"flag": _text, "level": lambda v: v in TRIAGE_LEVELS, "reason": _text})
+
+
+class Engine:
+    def __init__(
+        self,
+        host,
+        catalog: Catalog,
+        runner: HookRunner,
+        secret: bytes,
+        policy: Policy,
+        max_sections: int = 6,
+        max_ctas: int = 2,
+        deadline_ms: float = 2000.0,
+    ):
+        self.host = host
+        self.catalog = catalog
+        self.runner = runner
+        self.secret = secret
+        self.policy = policy
+        self.max_sections = max_sections
+        self.max_ctas = max_ctas
+        self.deadline_s = deadline_ms / 1000.0
+        self.signature = f"{catalog.version}|{host.signature()}"
+        self._check_alerts()
+
+    def _check_alerts(self) -> None:
+        """The safety contract needs one alert per level; refuse to start without them."""
+        wanted = {**safety.ALERT_FOR_LEVEL, "general": safety.FAILSAFE_ALERT}
+        problems = [
+            f"alert {item_id!r} (level {level}) is missing from the catalog"
+            for level, item_id in wanted.items()
+            if item_id not in self.catalog or self.catalog[item_id].meta.get("level") != level
+        ]
+        if problems:
+            raise ContentError(problems)
+
+    # -- features and key --------------------------------------------------------------
+
+    def features(self, profile: dict, calls: CallLog, partner: str | None = None) -> dict:
+        """Merge every plugin's features, then set the core ones the engine owns."""
+        merged: dict = {}
+        for _plugin, result in self.runner.call(
+            "personalizer_features", {"profile": profile}, valid_features, calls
+        ):
+            for key, value in result.items():
+                merged.setdefault(key, value)
+        context = profile.get("context", {})
+        merged.update(
+            red_flags=list(profile.get("red_flags", [])),
+            channel=context.get("channel", "web"),
+            locale=context.get("locale", "en"),
+            minutes=context.get("minutes_per_day", 15) // 5 * 5,
+            partner=partner,
+        )
+        return merged
+
+    def decision_key(self, features: dict) -> str:
+        """A keyed hash of everything the page depends on; reveals nothing about a person."""
+        canonical = orjson.dumps(
+            {"features": features, "build": self.signature}, option=orjson.OPT_SORT_KEYS
+        )
+        return hmac.new(self.secret, canonical, hashlib.sha256).hexdigest()
+
+    # -- building ----------------------------------------------------------------------
+
+    def build(
+        self, features: dict, key: str, calls: CallLog | None = None, policy: Policy | None = None
+    ) -> Built:
+        calls = calls or CallLog()
+        policy = policy or self.policy
+        deadline = time.monotonic() + self.deadline_s
+        catalog = self.catalog
+        trace: dict = {}
+
+        level, triage_entries, triage_ran = self._triage(features, calls, deadline)
+        failsafe = not triage_ran
+        scores, reasons, candidates_trace = self._candidates(features, calls, deadline)
+        vetoed, veto_trace = self._exclusions(features, calls, deadline)
+        # Without the features or the vetoes of every plugin, we cannot be sure which
+        # exercises suit this person: only those with no contraindication stay.
+        cautious = calls.failed("personalizer_features") or calls.failed("personalizer_exclusions")
+        if cautious:
+            for item in catalog.of_kind("exercise"):
+                if item.contraindications and item.id not in vetoed:
+                    vetoed[item.id] = [("engine", "a safety check could not run for this page")]
+
+        def ranked(kind):
+            picks = [
+                (catalog[i], s)
+                for i, s in scores.items()
+                if catalog[i].kind == kind and i not in vetoed and s > 0
+            ]
+            return sorted(picks, key=lambda p: (-p[1], p[0].id))
+
+        blocks = self._alerts(level, triage_entries, failsafe, policy)
+        blocks += [
+            self._block(item, score, reasons, policy)
+            for item, score in ranked("section")[: self.max_sections]
+        ]
+        exercises_allowed = level != "emergency" and not failsafe
+        chosen = routine.fill(ranked("exercise"), features.get("minutes", 15))
+        if exercises_allowed:
+            for entry in chosen:
+                block = self._block(entry.item, scores[entry.item.id], reasons, policy)
+                block["dose"] = entry.dose
+                blocks.append(block)
+        ctas = [(item, s) for item, s in ranked("cta") if self._cta_fits(item, policy)]
+        blocks += [self._block(item, s, reasons, policy) for item, s in ctas[: self.max_ctas]]
+
+        blocks, arrange_trace = self._arrange(blocks, features, calls, deadline)
+        # A clinic embed shows our offers only when that partner's policy says so.
+        commercial_allowed = (
+            policy.commercial_ctas
+            and not failsafe
+            and (features.get("channel") != "clinic" or features.get("partner") is not None)
+        )
+        blocks, changes = safety.enforce(
+            blocks, level, set(vetoed), commercial_allowed, exercises_allowed
+        )
+        shown = {b["id"] for b in blocks if b["kind"] == "exercise"}
+        entries = [entry for entry in chosen if entry.item.id in shown]
+        page = {
+            "page_id": key[:24],
+            "content_version": catalog.version,
+            "triage": {"level": level, "flags": sorted({e["flag"] for e in triage_entries})},
+            "blocks": [{k: v for k, v in b.items() if k != "score"} for b in blocks],
+            "routine": {
+                "minutes": sum(entry.daily_minutes for entry in entries),
+                "items": [entry.as_dict() for entry in entries],
+            },
+        }
+        trace.update(
+            candidates=candidates_trace,
+            vetoes=veto_trace,
+            arrange=arrange_trace,
+            safety_changes=changes,
+            failsafe=failsafe,
+            cautious=cautious,
+        )
+        return Built(page, calls, degraded=bool(calls.failures), trace=trace)
+
+    def _triage(self, features, calls, deadline):
+        results = self.runner.call(
+            "personalizer_triage", {"features": features}, valid_triage, calls, deadline
+        )
+        ran = any(c.ok for c in calls.calls if c.hook == "personalizer_triage")
+        entries: dict[str, dict] = {}
+        for plugin, result in results:
+            for entry in result:
+                flag, level = entry["flag"], entry["level"]
+                # The contract fixes the level of its own red flags, whatever a plugin says.
+                level = safety.CONTRACT_LEVELS.get(flag, level)
+                current = entries.get(flag)
+                if (
+                    current is None
+                    or safety.LEVEL_RANK[level] > safety.LEVEL_RANK[current["level"]]
+                ):
+                    entries[flag] = {"flag": flag, "level": level, "why": []}
+                if entries[flag]["level"] == level:
+                    entries[flag]["why"].append({"plugin": plugin, "reason": entry["reason"]})
+        # Every reported contract flag counts, even if no plugin mentioned it.
+        for flag in features.get("red_flags", []):
+            if flag in safety.CONTRACT_LEVELS and flag not in entries:
+                reason = f"{safety.flag_words(flag)} reported"
+                entries[flag] = {
+                    "flag": flag,
+                    "level": safety.CONTRACT_LEVELS[flag],
+                    "why": [{"plugin": "safety", "reason": reason}],
+                }
+        flagged = [e for e in entries.values() if e["level"] != "none"]
+        level = safety.highest(e["level"] for e in flagged)
+        return level, flagged, ran
+
+    def _alerts(self, level, entries, failsafe, policy):
+        blocks = []
+        for alert_level in ("emergency", "urgent", "assess"):
+            mine = [e for e in entries if e["level"] == alert_level]
+            if not mine:
+                continue
+            item = self.catalog[safety.ALERT_FOR_LEVEL[alert_level]]
+            flags = sorted(e["flag"] for e in mine)
+            named = ", ".join(escape(safety.flag_words(f)) for f in flags)
+            html = policy.fill(item.html) + f"\n<p>You told us about: {named}.</p>"
+            why = [w for e in sorted(mine, key=lambda e: e["flag"]) for w in e["why"]]
+            blocks.append(
+                {
+                    "kind": "alert",
+                    "id": item.id,
+                    "title": policy.fill(item.title, html=False),
+                    "html": html,
+                    "why": why,
+                    "level": alert_level,
+                    "flags": flags,
+                }
+            )
+        if failsafe:
+            item = self.catalog[safety.FAILSAFE_ALERT]
+            reason = "the triage check could not run, so this page shows the warning signs"
+            blocks.append(
+                {
+                    "kind": "alert",
+                    "id": item.id,
+                    "title": policy.fill(item.title, html=False),
+                    "html": policy.fill(item.html),
+                    "why": [{"plugin": "safety", "reason": reason}],
+                    "level": "general",
+                    "flags": [],
+                }
+            )
+        return blocks
+
+    def _candidates(self, features, calls, deadline):
+        catalog = self.catalog
+
+        def validate(result):
+            picks = _records(result, {"id": _text, "score": _score, "reason": _text})
+            unknown = [p["id"] for p in picks if p["id"] not in catalog]
+            if unknown:
+                raise Malformed(f"unknown content ids {unknown[:3]}")
+            if any(catalog[p["id"]].kind == "alert" for p in picks):
+                raise Malformed("alerts are chosen by triage, not by candidates")
+            return picks
+
+        scores: dict[str, float] = {}
+        reasons: dict[str, list] = {}
+        trace = []
+        for plugin, picks in self.runner.call(
+            "personalizer_candidates",
+            {"features": features, "catalog": catalog},
+            validate,
+            calls,
+            deadline,
+        ):
+            for pick in picks:
+                scores[pick["id"]] = scores.get(pick["id"], 0.0) + pick["score"]
+                reasons.setdefault(pick["id"], []).append(
+                    {"plugin": plugin, "reason": pick["reason"]}
+                )
+                trace.append({"plugin": plugin, **pick})
+        return scores, reasons, trace
+
+    def _exclusions(self, features, calls, deadline):
+        catalog = self.catalog
+
+        def validate(result):
+            vetoes = _records(result, {"id": _text, "reason": _text})
+            unknown = [v["id"] for v in vetoes if v["id"] not in catalog]
+            if unknown:
+                raise Malformed(f"unknown content ids {unknown[:3]}")
+            return vetoes
+
+        vetoed: dict[str, list] = {}
+        trace = []
+        for plugin, vetoes in self.runner.call(
+            "personalizer_exclusions",
+            {"features": features, "catalog": catalog},
+            validate,
+            calls,
+            deadline,
+        ):
+            for veto in vetoes:
+                vetoed.setdefault(veto["id"], []).append((plugin, veto["reason"]))
+                trace.append({"plugin": plugin, **veto})
+        return vetoed, trace
+
+    def _cta_fits(self, item, policy) -> bool:
+        if item.owner == "partner":
+            return bool(policy.booking_href)
+        return True
+
+    def _block(self, item, score, reasons, policy) -> dict:
+        block = {
+            "kind": item.kind,
+            "id": item.id,
+            "title": item.title,
+            "html": item.html,
+            "why": reasons.get(item.id, []),
+            "score": score,
+        }
+        if item.kind == "cta":
+            block["commercial"] = item.commercial
+            block["href"] = item.href
+            if item.owner == "partner":
+                block["title"] = policy.booking_title or item.title
+                block["href"] = policy.booking_href
+        return block
+
+    def _arrange(self, blocks, features, calls, deadline):
+        trace = []
+        for plugin, _impl in self.host.impls("personalizer_arrange"):
+            summary = [{"kind": b["kind"], "id": b["id"], "score": b["score"]} for b in blocks]
+            ids = {b["id"] for b in blocks}
+
+            def validate(result, ids=ids):
+                if not isinstance(result, list | tuple) or not all(
+                    isinstance(i, str) and i in ids for i in result
+                ):
+                    raise Malformed("expected a list of the page's block ids")
+                return list(dict.fromkeys(result))
+
+            for name, order in self.runner.call(
+                "personalizer_arrange",
+                {"blocks": summary, "features": features},
+                validate,
+                calls,
+                deadline,
+                only=plugin,
+            ):
+                position = {bid: n for n, bid in enumerate(order)}
+                blocks = sorted(blocks, key=lambda b: position.get(b["id"], len(position)))
+                trace.append({"plugin": name, "order": [b["id"] for b in blocks]})
+        return blocks, trace

@@ -1,0 +1,184 @@
+"""Calling plugins one at a time, each within a time budget, each failure contained.
+
+pluggy's own ``pm.hook.x()`` stops at the first exception and throws away every result
+gathered so far, and it has no notion of time. Here every implementation is called on its
+own: one that raises, runs past its budget or returns something malformed is left out of
+that page and logged with its name (never with the person's values), and the rest still
+count. A plugin that keeps failing is quarantined for a while.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+
+class PluginTimeout(Exception):
+    pass
+
+
+class Malformed(Exception):
+    """A plugin returned something that does not fit the hook's contract."""
+
+
+@dataclass
+class HookCall:
+    plugin: str
+    hook: str
+    ms: float
+    ok: bool
+    result: object = None
+    error: str | None = None
+
+
+@dataclass
+class CallLog:
+    """Everything that happened in the hook calls of one page."""
+
+    calls: list[HookCall] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[HookCall]:
+        return [c for c in self.calls if not c.ok]
+
+    def failed(self, hook: str) -> bool:
+        return any(not c.ok for c in self.calls if c.hook == hook)
+
+    def timings(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for call in self.calls:
+            totals[call.plugin] = round(totals.get(call.plugin, 0.0) + call.ms, 3)
+        return totals
+
+
+class Quarantine:
+    """Skips a plugin for ``seconds`` after ``after`` failures in a row (per process)."""
+
+    def __init__(self, after: int = 5, seconds: float = 60.0, clock=time.monotonic):
+        self.after, self.seconds, self.clock = after, seconds, clock
+        self._failures: dict[str, int] = {}
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def blocked(self, plugin: str) -> bool:
+        return self._until.get(plugin, 0.0) > self.clock()
+
+    def record(self, plugin: str, ok: bool) -> None:
+        with self._lock:
+            if ok:
+                self._failures.pop(plugin, None)
+                return
+            count = self._failures.get(plugin, 0) + 1
+            self._failures[plugin] = count
+            if count >= self.after:
+                self._until[plugin] = self.clock() + self.seconds
+                self._failures[plugin] = 0
+                log.error(
+                    "plugin %s quarantined for %ss after %s failures", plugin, self.seconds, count
+                )
+
+    def state(self) -> dict[str, float]:
+        now = self.clock()
+        return {p: round(t - now, 1) for p, t in self._until.items() if t > now}
+
+
+def _alarm(signum, frame):
+    raise PluginTimeout()
+
+
+class HookRunner:
+    """Calls each implementation of a hook with a budget; validates what comes back."""
+
+    def __init__(
+        self,
+        host,
+        budget_ms: float = 50.0,
+        quarantine: Quarantine | None = None,
+        on_call: Callable[[HookCall], None] | None = None,
+    ):
+        self.host = host
+        self.budget_s = budget_ms / 1000.0
+        self.quarantine = quarantine or Quarantine()
+        self.on_call = on_call
+
+    def call(
+        self,
+        hook: str,
+        kwargs: dict,
+        validate: Callable,
+        calls: CallLog,
+        deadline: float | None = None,
+        only: str | None = None,
+    ) -> list[tuple[str, object]]:
+        """Return ``(plugin, validated result)`` for every implementation that succeeded.
+
+        ``validate(result)`` returns the cleaned result or raises ``Malformed``; a ``None``
+        result means "nothing to say" and is skipped. ``only`` calls one plugin's
+        implementation (for hooks that chain, such as arrange).
+        """
+        results = []
+        for plugin, impl in self.host.impls(hook):
+            if only is not None and plugin != only:
+                continue
+            if self.quarantine.blocked(plugin):
+                self._record(
+                    calls, HookCall(plugin, hook, 0.0, False, error="quarantined"), count=False
+                )
+                continue
+            if deadline is not None and time.monotonic() > deadline:
+                self._record(
+                    calls,
+                    HookCall(plugin, hook, 0.0, False, error="request deadline passed"),
+                    count=False,
+                )
+                continue
+            args = {name: kwargs[name] for name in impl.argnames}
+            started = time.perf_counter()
+            try:
+                result = self._timed(impl.function, args)
+                elapsed = time.perf_counter() - started
+                if elapsed > self.budget_s:
+                    raise PluginTimeout()
+                if result is not None:
+                    result = validate(result)
+            except PluginTimeout:
+                error = f"over its time budget of {self.budget_s * 1000:.0f} ms"
+            except Malformed as exc:
+                error = f"malformed result: {exc}"
+            except Exception as exc:
+                error = f"raised {type(exc).__name__}"
+            else:
+                ms = (time.perf_counter() - started) * 1000
+                self._record(calls, HookCall(plugin, hook, ms, True, result))
+                if result is not None:
+                    results.append((plugin, result))
+                continue
+            ms = (time.perf_counter() - started) * 1000
+            log.warning("plugin %s left out of %s: %s", plugin, hook, error)
+            self._record(calls, HookCall(plugin, hook, ms, False, error=error))
+        return results
+
+    def _record(self, calls: CallLog, call: HookCall, count: bool = True) -> None:
+        calls.calls.append(call)
+        if count:
+            self.quarantine.record(call.plugin, call.ok)
+        if self.on_call:
+            self.on_call(call)
+
+    def _timed(self, function, args):
+        """Run with a SIGALRM budget when we can (main thread); else measure only."""
+        if threading.current_thread() is not threading.main_thread():
+            return function(**args)
+        previous = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, self.budget_s)
+        try:
+            return function(**args)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)

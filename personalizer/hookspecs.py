@@ -1,0 +1,81 @@
+"""The hooks a personalizer plugin can implement.
+
+The engine calls every implementation of a hook on its own, with a time budget, and leaves out
+of that page whatever raises, times out or returns something malformed (see engine.py). Only
+``personalizer_features`` sees the raw profile; every later hook sees the features, so a page
+is a pure function of the decision key and can be cached.
+
+Compatibility promise: hooks only ever gain optional arguments. pluggy passes an
+implementation just the arguments it names, so a plugin written against fewer keeps working.
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("personalizer")
+hookimpl = pluggy.HookimplMarker("personalizer")
+
+
+@hookspec
+def personalizer_features(profile):
+    """Turn the validated profile into discrete, named features.
+
+    Called once per request, before the cache is consulted. ``profile`` is the validated
+    request body as a dict (missing sections are absent, never zero). Return a dict of
+    feature name -> value, where a value is a string, number, boolean, or a list of strings.
+    Results of all plugins are merged; on a clash the first plugin to name a feature keeps it.
+    The engine sets ``red_flags``, ``channel``, ``partner``, ``locale`` and ``minutes`` itself;
+    a plugin cannot override them. Keep features coarse: every distinct value splits the cache.
+    """
+
+
+@hookspec
+def personalizer_triage(features):
+    """Say how urgent the person's reported red flags are.
+
+    Called on a cache miss. Return a list of ``{"flag": str, "level": str, "reason": str}``
+    with level one of ``emergency``, ``urgent``, ``assess``, ``none``. The engine takes the
+    highest level over all plugins; for the red flags of the safety contract the contract's
+    level always applies, whatever a plugin claims. If no implementation of this hook runs
+    successfully the page fails safe (warning signs only, no exercise).
+    """
+
+
+@hookspec
+def personalizer_candidates(features, catalog):
+    """Propose catalog items for the page.
+
+    Called on a cache miss. ``catalog`` is the read-only content catalog (see content.py).
+    Return a list of ``{"id": str, "score": number, "reason": str}``. Scores of all plugins
+    for one item are added up; every reason is kept and shown in the block's ``why``. An id
+    that is not in the catalog makes the whole result of that plugin invalid for this page.
+    """
+
+
+@hookspec
+def personalizer_exclusions(features, catalog):
+    """Veto catalog items for this person (contraindications).
+
+    Called on a cache miss. Return a list of ``{"id": str, "reason": str}``. A vetoed item
+    never reaches the page or the routine, whichever plugin proposed it.
+    """
+
+
+@hookspec
+def personalizer_arrange(blocks, features):
+    """Reorder the page's blocks.
+
+    Called on a cache miss after ranking, in turn for each implementation, each one getting
+    the previous one's order. ``blocks`` is a list of ``{"kind", "id", "score"}`` dicts.
+    Return a list of block ids in the wanted order (ids not returned keep their relative
+    order at the end), or ``None`` to leave the order alone. The safety contract is enforced
+    after this hook, so an arrangement that moves an alert below an exercise is undone.
+    """
+
+
+@hookspec
+def personalizer_content():
+    """Return extra content directories (paths) a plugin package ships.
+
+    Called once at start-up. Their Markdown files join the catalog and are validated like
+    the built-in content; an id that clashes with an existing item stops start-up.
+    """

@@ -1,0 +1,53 @@
+"""Serving a page: features, decision key, cache lookup, and on a miss build and store.
+
+A hit returns the stored bytes as they are. A page built while a plugin failed is served
+but never stored, so a passing fault does not outlive its request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from personalizer import render
+from personalizer.cache import BYPASS
+from personalizer.engine import Built, Engine
+from personalizer.hookcalls import CallLog
+
+FORMATS = ("json", "html")
+
+
+@dataclass
+class Served:
+    body: bytes
+    etag: str
+    cache: str  # hit | miss | bypass
+    built: Built | None = None
+
+
+class PageService:
+    def __init__(self, engine: Engine, cache):
+        self.engine = engine
+        self.cache = cache
+        self.titles = {item.id: item.title for item in engine.catalog.items.values()}
+
+    def render(self, page: dict, fmt: str) -> bytes:
+        if fmt == "html":
+            return render.to_html(page, self.titles)
+        return render.to_json(page)
+
+    def serve(self, profile: dict, fmt: str = "json", partner: str | None = None) -> Served:
+        calls = CallLog()
+        features = self.engine.features(profile, calls, partner)
+        key = self.engine.decision_key(features)
+        cache_key = f"{key}:{fmt}"
+        stored = None if calls.failures else self.cache.get(cache_key)
+        if stored is not None and stored is not BYPASS:
+            etag, _, body = stored.partition(b"\n")
+            return Served(body, etag.decode(), "hit")
+        built = self.engine.build(features, key, calls)
+        body = self.render(built.page, fmt)
+        etag = hashlib.blake2b(body, digest_size=12).hexdigest()
+        if stored is not BYPASS and not built.degraded:
+            self.cache.set(cache_key, etag.encode() + b"\n" + body)
+        return Served(body, etag, "bypass" if stored is BYPASS else "miss", built)

@@ -1,0 +1,132 @@
+"""Shared fixtures: the app, its client, and a real Redis.
+
+Redis: ``REDIS_URL`` if set, else database 15 of a server on 127.0.0.1:6379. When none
+answers, a private ``redis-server`` is started on a free port for the run; when there is no
+``redis-server`` either, the Redis tests fail with a message saying so (never skipped).
+Every test gets its own key prefix and deletes only its own keys.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+import redis
+
+from personalizer import create_app
+from personalizer.plugins import DEFAULT_PLUGINS
+
+BUILTINS = [name.rpartition(".")[2] for name in DEFAULT_PLUGINS]
+
+EXAMPLE_PROFILE = {
+    "alignment": {
+        "pelvic_tilt_deg": 17.5,
+        "lumbar_lordosis_deg": 62,
+        "pelvic_obliquity_deg": -2.0,
+        "thoracic_kyphosis_deg": 48,
+        "forward_head_cm": 5.5,
+    },
+    "symptoms": {
+        "legs": "both",
+        "worse_with": ["standing", "walking"],
+        "eased_by": ["sitting", "leaning_forward"],
+        "walking_tolerance_min": 10,
+        "numbness": True,
+        "weakness": False,
+        "pain_score": 6,
+    },
+    "red_flags": ["unexplained_weight_loss"],
+    "context": {"channel": "web", "locale": "en", "minutes_per_day": 15},
+}
+
+
+def base_config(**overrides) -> dict:
+    """Test settings: built-in plugins only (installed packages must not leak in), a
+    generous plugin budget so a busy machine does not turn pages into fail-safe pages."""
+    config = {
+        "TESTING": True,
+        "LOAD_PLUGINS": list(BUILTINS),
+        "PLUGIN_BUDGET_MS": 1000,
+        "REQUEST_DEADLINE_MS": 5000,
+        "REDIS_URL": None,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def app():
+    return create_app(base_config())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    import os
+
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
+    if _answers(url):
+        yield url
+        return
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail(f"no Redis answers at {url} and redis-server is not installed")
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/15"
+    for _ in range(50):
+        if _answers(url):
+            break
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(f"started redis-server on port {port} but it does not answer")
+    yield url
+    proc.terminate()
+    proc.wait(5)
+
+
+@pytest.fixture
+def redis_prefix(redis_url):
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"personalizer-test:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=prefix + "*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    return redis.Redis.from_url(redis_url)
+
+
+@pytest.fixture
+def redis_app(redis_url, redis_prefix):
+    return create_app(base_config(REDIS_URL=redis_url, CACHE_PREFIX=redis_prefix))
