@@ -77,6 +77,13 @@ class Pages(MethodView):
     def post(self):
         """Build the personalized page for a posture-assessment profile"""
         profile = read_profile()
+        if request.args.get("explain") in ("1", "true"):
+            response = Response(
+                orjson.dumps(service().explain(profile)), mimetype="application/json"
+            )
+            response.headers["X-Cache"] = "bypass"
+            response.headers["Cache-Control"] = "no-store"
+            return response
         fmt = "html" if wants_html() else "json"
         served = service().serve(profile, fmt)
         if request.if_none_match.contains(served.etag):

@@ -238,6 +238,7 @@ class Engine:
             },
         }
         trace.update(
+            placement=_placement(page["blocks"], scores, vetoed, catalog),
             candidates=candidates_trace,
             vetoes=veto_trace,
             arrange=arrange_trace,
@@ -418,3 +419,30 @@ class Engine:
                 blocks = sorted(blocks, key=lambda b: position.get(b["id"], len(position)))
                 trace.append({"plugin": name, "order": [b["id"] for b in blocks]})
         return blocks, trace
+
+
+def _placement(blocks, scores, vetoed, catalog) -> list[dict]:
+    """For each block: where it landed, its score, and the same-kind items it outranked."""
+    shown = {b["id"] for b in blocks}
+    rows = []
+    for position, block in enumerate(blocks):
+        score = scores.get(block["id"])
+        outranked = sorted(
+            item_id
+            for item_id, other in scores.items()
+            if item_id not in shown
+            and item_id not in vetoed
+            and score is not None
+            and other < score
+            and catalog[item_id].kind == block["kind"]
+        )
+        rows.append(
+            {
+                "position": position,
+                "kind": block["kind"],
+                "id": block["id"],
+                "score": score,
+                "outranked": outranked,
+            }
+        )
+    return rows

@@ -51,3 +51,26 @@ class PageService:
         if stored is not BYPASS and not built.degraded:
             self.cache.set(cache_key, etag.encode() + b"\n" + body)
         return Served(body, etag, "bypass" if stored is BYPASS else "miss", built)
+
+    def explain(self, profile: dict, partner: str | None = None) -> dict:
+        """Build the page afresh (never cached) with a trace of every decision."""
+        calls = CallLog()
+        features = self.engine.features(profile, calls, partner)
+        built = self.engine.build(features, self.engine.decision_key(features), calls)
+        contributed = {
+            call.plugin: call.result
+            for call in calls.calls
+            if call.hook == "personalizer_features" and call.ok and call.result
+        }
+        return {
+            **built.page,
+            "explain": {
+                "features": features,
+                "features_by_plugin": contributed,
+                **built.trace,
+                "failures": [
+                    {"plugin": c.plugin, "hook": c.hook, "error": c.error} for c in calls.failures
+                ],
+                "plugin_ms": calls.timings(),
+            },
+        }
