@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,17 +210,20 @@ class Catalog:
         return self.by_kind.get(kind, [])
 
 
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$\n?(.*)\Z", re.DOTALL | re.MULTILINE)
+
+
 def split_front_matter(text: str) -> tuple[dict, str]:
+    """The YAML between the two ``---`` fence lines, and the Markdown body after them."""
     if not text.startswith("---"):
         raise ValueError("no YAML front matter (the file must start with ---)")
-    try:
-        _, head, body = text.split("---", 2)
-    except ValueError:
-        raise ValueError("front matter is not closed with ---") from None
-    meta = yaml.safe_load(head)
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        raise ValueError("front matter is not closed with a --- line")
+    meta = yaml.safe_load(match.group(1))
     if not isinstance(meta, dict):
         raise ValueError("front matter is not a mapping")
-    return meta, body.strip()
+    return meta, match.group(2).strip()
 
 
 def load_item(path: Path, root: Path) -> Item:

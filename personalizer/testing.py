@@ -1,0 +1,143 @@
+"""Testing tools for plugin authors, loaded by pytest through the ``pytest11`` entry point.
+
+Fixtures:
+- ``personalizer_app_factory(plugins=(), **config)``: an app with the built-ins plus the
+  given ``(name, plugin)`` pairs, and no other installed plugin.
+- ``personalizer_render(app, profile, html=False)``: the page for a profile.
+
+Functions:
+- ``assert_conformance(plugin, name)``: hookimpl signatures match the hookspecs (pluggy's own
+  validation), and the safety contract holds over ``STANDARD_PROFILES`` with it installed.
+- ``assert_golden(app, path)``: a JSON file ``{"profile": ..., "blocks": ["kind:id", ...]}``
+  says which blocks, in which order, the profile gets. ``PERSONALIZER_UPDATE_GOLDEN=1``
+  rewrites the expectation from the current output.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from pathlib import Path
+
+import pluggy
+import pytest
+
+from personalizer import hookspecs, safety
+from personalizer.plugins import DEFAULT_PLUGINS
+
+BUILTINS = [name.rpartition(".")[2] for name in DEFAULT_PLUGINS]
+
+_BASE = {
+    "alignment": {"pelvic_tilt_deg": 24, "lumbar_lordosis_deg": 70, "pelvic_obliquity_deg": 3},
+    "symptoms": {
+        "legs": "both",
+        "worse_with": ["standing", "walking"],
+        "eased_by": ["sitting", "leaning_forward"],
+        "walking_tolerance_min": 10,
+        "numbness": True,
+        "pain_score": 5,
+    },
+}
+
+
+def _profile(flags=(), channel="web", **symptoms) -> dict:
+    profile = json.loads(json.dumps(_BASE))
+    profile["symptoms"].update(symptoms)
+    profile["red_flags"] = list(flags)
+    profile["context"] = {"channel": channel, "minutes_per_day": 20}
+    return profile
+
+
+def _standard_profiles() -> list[dict]:
+    flags = sorted(safety.CONTRACT_LEVELS)
+    by_level = {}
+    for flag in flags:
+        by_level.setdefault(safety.CONTRACT_LEVELS[flag], []).append(flag)
+    profiles = [_profile(), {}, _profile(channel="clinic"), _profile(worse_with=["lying_down"])]
+    profiles += [_profile(weakness=True, pain_score=8)]
+    profiles += [_profile([flag]) for flag in flags]
+    profiles += [_profile([flag], channel="clinic") for flag in by_level["emergency"]]
+    profiles += [_profile(list(pair)) for pair in itertools.combinations(flags, 2)][::7]
+    profiles += [_profile([by_level[a][0] for a in ("emergency", "urgent", "assess")])]
+    return profiles
+
+
+STANDARD_PROFILES = _standard_profiles()
+
+
+def make_app(plugins=(), **config):
+    from personalizer import create_app
+
+    plugins = list(plugins)
+    settings = {
+        "TESTING": True,
+        "REDIS_URL": None,
+        "LOAD_PLUGINS": BUILTINS + [name for name, _ in plugins],
+        "EXTRA_PLUGINS": plugins,
+        "PLUGIN_BUDGET_MS": 1000,
+        "REQUEST_DEADLINE_MS": 5000,
+    }
+    settings.update(config)
+    return create_app(settings)
+
+
+def render(app, profile: dict, html: bool = False, explain: bool = False):
+    headers = {"Accept": "text/html"} if html else {}
+    url = "/v1/pages?explain=1" if explain else "/v1/pages"
+    response = app.test_client().post(url, json=profile, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_data(as_text=True) if html else response.get_json()
+
+
+def check_signatures(plugin, name: str = "plugin-under-test") -> None:
+    """Raise pluggy's PluginValidationError if a hookimpl does not fit its hookspec."""
+    pm = pluggy.PluginManager("personalizer")
+    pm.add_hookspecs(hookspecs)
+    pm.register(plugin, name=name)
+    pm.check_pending()
+
+
+def contract_problems(app, profiles=None) -> list[str]:
+    """Every safety-contract problem over the profiles, as readable lines."""
+    problems = []
+    for n, profile in enumerate(STANDARD_PROFILES if profiles is None else profiles):
+        page = render(app, profile, explain=True)
+        vetoed = {v["id"] for v in page["explain"]["vetoes"]}
+        channel = profile.get("context", {}).get("channel", "web")
+        for problem in safety.check(page, vetoed, commercial_allowed=channel != "clinic"):
+            problems.append(f"profile {n} ({profile.get('red_flags', [])}): {problem}")
+    return problems
+
+
+def assert_conformance(plugin, name: str, profiles=None, **config) -> None:
+    check_signatures(plugin, name)
+    app = make_app([(name, plugin)], **config)
+    listed = {p["name"]: p for p in app.test_client().get("/v1/plugins").get_json()}
+    assert listed[name]["enabled"], listed[name]
+    problems = contract_problems(app, profiles)
+    assert not problems, "\n".join(problems)
+
+
+def block_ids(page: dict) -> list[str]:
+    return [f"{b['kind']}:{b['id']}" for b in page["blocks"]]
+
+
+def assert_golden(app, path) -> None:
+    path = Path(path)
+    golden = json.loads(path.read_text())
+    actual = block_ids(render(app, golden["profile"]))
+    if os.environ.get("PERSONALIZER_UPDATE_GOLDEN"):
+        golden["blocks"] = actual
+        path.write_text(json.dumps(golden, indent=2) + "\n")
+    assert actual == golden["blocks"], f"{path.name}: blocks changed"
+
+
+@pytest.fixture
+def personalizer_app_factory():
+    return make_app
+
+
+@pytest.fixture
+def personalizer_render():
+    return render
