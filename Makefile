@@ -5,10 +5,12 @@ BIND ?= 127.0.0.1:8000
 
 .PHONY: install run test lint format bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml examples/hello-plugin/pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	# The example plugin package is part of the test run (its own tests use personalizer.testing).
+	$(PY) -m pip install --quiet -e examples/hello-plugin
 	touch $@
 
 install: $(VENV)/.installed
@@ -20,6 +22,7 @@ test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q examples/hello-plugin/tests
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -397,7 +397,7 @@ class Engine:
     def _arrange(self, blocks, features, calls, deadline):
         trace = []
         for plugin, _impl in self.host.impls("personalizer_arrange"):
-            summary = [{"kind": b["kind"], "id": b["id"], "score": b["score"]} for b in blocks]
+            summary = [{"kind": b["kind"], "id": b["id"], "score": b.get("score")} for b in blocks]
             ids = {b["id"] for b in blocks}
 
             def validate(result, ids=ids):

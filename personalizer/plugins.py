@@ -117,6 +117,10 @@ class PluginHost:
             if self._wanted(info, allow, deny):
                 self.register(importlib.import_module(module_name), info, strict)
         for name, plugin in extra:
+            if self.pm.get_plugin(name) is plugin:
+                continue  # installed and given in config: the same plugin, loaded once
+            if self.pm.get_plugin(name) is not None:
+                self.pm.unregister(name=name)  # configuration overrides an installed plugin
             info = PluginInfo(name=name, source="config", version=getattr(plugin, "VERSION", None))
             if self._wanted(info, allow, deny):
                 self.register(plugin, info, strict)
