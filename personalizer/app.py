@@ -9,7 +9,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from personalizer import __version__, config
+from personalizer import __version__, config, observability
 from personalizer.cache import LocalCache, RedisCache
 from personalizer.content import load_catalog
 from personalizer.engine import Engine, Policy
@@ -51,7 +51,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     api = ServiceApi(app)
     app.register_error_handler(Exception, _unexpected(api))
-    init_service(app)
+    metrics = observability.Metrics()
+    observability.init_app(app, metrics)
+    init_service(app, metrics)
 
     from personalizer.api import blp, ops
 
@@ -72,7 +74,7 @@ def _unexpected(api):
     return handler
 
 
-def init_service(app: Flask) -> None:
+def init_service(app: Flask, metrics: observability.Metrics) -> None:
     """Load plugins, the catalog and the cache; keep the page service in app.extensions."""
     cfg = app.config
     host = PluginHost()
@@ -103,6 +105,7 @@ def init_service(app: Flask) -> None:
         host,
         budget_ms=cfg["PLUGIN_BUDGET_MS"],
         quarantine=Quarantine(cfg["QUARANTINE_AFTER"], cfg["QUARANTINE_SECONDS"]),
+        on_call=metrics.record_call,
     )
     policy = Policy(
         commercial_ctas=cfg["COMMERCIAL_CTAS"],

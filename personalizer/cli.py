@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import difflib
 import json
 import os
 import sys
@@ -226,6 +225,27 @@ def page_of(app, profile: dict) -> dict:
     return orjson.loads(served.body)
 
 
+def longest_common_subsequence(a: list[str], b: list[str]) -> set[str]:
+    """The elements of one longest common subsequence of two lists of distinct keys."""
+    lengths = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) - 1, -1, -1):
+        for j in range(len(b) - 1, -1, -1):
+            if a[i] == b[j]:
+                lengths[i][j] = lengths[i + 1][j + 1] + 1
+            else:
+                lengths[i][j] = max(lengths[i + 1][j], lengths[i][j + 1])
+    kept, i, j = set(), 0, 0
+    while i < len(a) and j < len(b):
+        if a[i] == b[j]:
+            kept.add(a[i])
+            i, j = i + 1, j + 1
+        elif lengths[i + 1][j] >= lengths[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return kept
+
+
 def diff_pages(before: dict, after: dict) -> dict:
     """What changed between two pages: triage, blocks (added, removed, moved), routine."""
 
@@ -237,12 +257,11 @@ def diff_pages(before: dict, after: dict) -> dict:
     new_pos = {k: n + 1 for n, k in enumerate(new)}
     removed = [{"block": k, "position": old_pos[k]} for k in old if k not in new_pos]
     added = [{"block": k, "position": new_pos[k]} for k in new if k not in old_pos]
-    # Moved: blocks on both pages whose order relative to the other shared blocks changed
-    # (a block only shifted by an insertion or removal above it has not moved).
+    # Moved: blocks on both pages that are not part of the longest run of shared blocks kept
+    # in the same order (a block only shifted by an insertion or removal has not moved).
     old_common = [k for k in old if k in new_pos]
     new_common = [k for k in new if k in old_pos]
-    matcher = difflib.SequenceMatcher(a=old_common, b=new_common, autojunk=False)
-    in_place = {old_common[m.a + i] for m in matcher.get_matching_blocks() for i in range(m.size)}
+    in_place = longest_common_subsequence(old_common, new_common)
     moved = [
         {"block": k, "from": old_pos[k], "to": new_pos[k]} for k in new_common if k not in in_place
     ]

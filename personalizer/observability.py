@@ -1,0 +1,120 @@
+"""Request ids, security headers, Prometheus metrics and JSON logs.
+
+Metrics live in a registry of the app's own (one per process: with several gunicorn workers,
+each worker reports its own counts; scrape through a multiprocess collector if needed).
+No log line and no metric label carries a value of the profile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+HTML_CSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+class Metrics:
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "personalizer_requests_total",
+            "Requests by route, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "personalizer_request_seconds",
+            "Request latency by route",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.cache = Counter(
+            "personalizer_cache_total", "Page cache results", ["result"], registry=self.registry
+        )
+        self.plugin_seconds = Histogram(
+            "personalizer_plugin_seconds",
+            "Time per plugin hook call",
+            ["plugin", "hook"],
+            registry=self.registry,
+            buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5),
+        )
+        self.plugin_errors = Counter(
+            "personalizer_plugin_errors_total",
+            "Plugin calls left out of a page",
+            ["plugin", "hook"],
+            registry=self.registry,
+        )
+
+    def record_call(self, call) -> None:
+        """HookRunner callback: every plugin call's time and outcome."""
+        self.plugin_seconds.labels(call.plugin, call.hook).observe(call.ms / 1000)
+        if not call.ok:
+            self.plugin_errors.labels(call.plugin, call.hook).inc()
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request id when there is one."""
+
+    def format(self, record):
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        with contextlib.suppress(RuntimeError, AttributeError):  # outside a request
+            entry["request_id"] = g.request_id
+        if record.exc_info:
+            entry["error"] = record.exc_info[0].__name__
+        return json.dumps(entry)
+
+
+def init_app(app: Flask, metrics: Metrics) -> None:
+    app.extensions["metrics"] = metrics
+
+    @app.before_request
+    def start():
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish(response: Response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if response.mimetype == "text/html" and request.path != "/docs":
+            response.headers["Content-Security-Policy"] = HTML_CSP
+        elif response.mimetype != "text/html":
+            response.headers["Content-Security-Policy"] = API_CSP
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        if "started" in g:
+            metrics.latency.labels(route).observe(time.perf_counter() - g.started)
+        if "X-Cache" in response.headers:
+            metrics.cache.labels(response.headers["X-Cache"]).inc()
+        return response
+
+    @app.get("/metrics")
+    def metrics_endpoint():
+        return Response(generate_latest(metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON logs on stderr for the service (called from wsgi.py, not from tests)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
