@@ -32,5 +32,8 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+bench: install
+	$(PY) bench/bench.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -64,10 +64,13 @@ class PluginHost:
     def register(self, plugin, info: PluginInfo, strict: bool = False) -> None:
         try:
             self.pm.register(plugin, name=info.name)
+        except Exception as exc:
+            self._failed(info, exc, strict)
+            return
+        try:
             self.pm.check_pending()
         except Exception as exc:
-            if self.pm.is_registered(plugin):
-                self.pm.unregister(plugin)
+            self.pm.unregister(name=info.name)
             self._failed(info, exc, strict)
             return
         info.hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or ())
