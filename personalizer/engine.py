@@ -129,6 +129,7 @@ class Engine:
         self.max_ctas = max_ctas
         self.deadline_s = deadline_ms / 1000.0
         self.signature = f"{catalog.version}|{host.signature()}"
+        self.reads = host.feature_reads()
         self._check_alerts()
 
     def _check_alerts(self) -> None:
@@ -145,7 +146,8 @@ class Engine:
     # -- features and key --------------------------------------------------------------
 
     def features(self, profile: dict, calls: CallLog, partner: str | None = None) -> dict:
-        """Merge every plugin's features, then set the core ones the engine owns."""
+        """Merge every plugin's features, set the core ones the engine owns, and keep only
+        those the decision hooks read (see PluginHost.feature_reads)."""
         merged: dict = {}
         for _plugin, result in self.runner.call(
             "personalizer_features", {"profile": profile}, valid_features, calls
@@ -160,7 +162,9 @@ class Engine:
             minutes=context.get("minutes_per_day", 15) // 5 * 5,
             partner=partner,
         )
-        return merged
+        if self.reads is None:
+            return merged
+        return {k: v for k, v in merged.items() if k in self.reads or k in CORE_FEATURES}
 
     def decision_key(self, features: dict) -> str:
         """A keyed hash of everything the page depends on; reveals nothing about a person."""

@@ -140,6 +140,24 @@ class PluginHost:
         caller = getattr(self.pm.hook, hook_name)
         return [(impl.plugin_name, impl) for impl in reversed(caller.get_hookimpls())]
 
+    def feature_reads(self) -> set[str] | None:
+        """The features the decision hooks read, or None when a plugin does not say.
+
+        A plugin with hooks beyond ``features`` and ``content`` declares what it reads in a
+        ``READS_FEATURES`` attribute; when all do, other features stay out of the decision key
+        (and out of the hooks), so a feature no plugin reads cannot split the cache.
+        """
+        reads: set[str] = set()
+        for plugin in self.pm.get_plugins():
+            hooks = {caller.name for caller in self.pm.get_hookcallers(plugin) or ()}
+            if hooks <= {"personalizer_features", "personalizer_content"}:
+                continue
+            declared = getattr(plugin, "READS_FEATURES", None)
+            if declared is None:
+                return None
+            reads.update(declared)
+        return reads
+
     def signature(self) -> str:
         """Names and versions of the enabled plugins: part of every decision key."""
         return ",".join(

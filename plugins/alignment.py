@@ -1,8 +1,9 @@
 """Alignment: measured angles into named buckets, and the work each deviation calls for.
 
 Buckets follow the fact sheet (section 4): tilt and lordosis around published means with
-half a standard deviation each side, kyphosis by the usual Cobb bands. The obliquity and
-forward-head cut-offs are our own (no verified degree norms exist); docs/safety.md says so.
+half a standard deviation each side, kyphosis above the usual 40 degree Cobb limit. The
+obliquity and forward-head cut-offs are our own (no verified degree norms exist); docs/safety.md
+says so.
 Posture values describe a person; they do not diagnose stenosis or predict symptoms.
 """
 
@@ -24,29 +25,37 @@ LORDOSIS = [
     (72, "mild_excess"),
     (999, "marked_excess"),
 ]
-KYPHOSIS = [(20, "flat"), (40, "typical"), (50, "mild"), (999, "marked")]
-FORWARD_HEAD = [(2.5, "typical"), (5, "mild"), (999, "marked")]
-OBLIQUITY = [(1, "level"), (3, "mild"), (999, "marked")]
+KYPHOSIS = [(40, "typical"), (999, "rounded")]
+FORWARD_HEAD = [(2.5, "typical"), (999, "forward")]
+OBLIQUITY = [(1, "typical"), (3, "mild"), (999, "marked")]
+
+# The features the decision hooks below read: nothing else of ours splits the cache.
+READS_FEATURES = (
+    "pelvic_tilt",
+    "lumbar_lordosis",
+    "pelvic_obliquity",
+    "thoracic_kyphosis",
+    "forward_head",
+)
 
 
 @hookimpl
 def personalizer_features(profile):
+    """Only what changes a decision: a typical value reads the same as no deviation, and
+    mild or marked rounding of the upper back are treated alike, so neither splits the cache."""
     a = profile.get("alignment", {})
-    features = {}
+    features = {"alignment_measured": True} if a else {}
     if "pelvic_tilt_deg" in a:
         features["pelvic_tilt"] = _bucket(a["pelvic_tilt_deg"], TILT)
     if "lumbar_lordosis_deg" in a:
         features["lumbar_lordosis"] = _bucket(a["lumbar_lordosis_deg"], LORDOSIS)
     if "pelvic_obliquity_deg" in a:
-        value = a["pelvic_obliquity_deg"]
-        size = _bucket(abs(value), OBLIQUITY)
-        side = "right_high" if value > 0 else "left_high"
-        features["pelvic_obliquity"] = size if size == "level" else f"{size}_{side}"
+        features["pelvic_obliquity"] = _bucket(abs(a["pelvic_obliquity_deg"]), OBLIQUITY)
     if "thoracic_kyphosis_deg" in a:
         features["thoracic_kyphosis"] = _bucket(a["thoracic_kyphosis_deg"], KYPHOSIS)
     if "forward_head_cm" in a:
         features["forward_head"] = _bucket(a["forward_head_cm"], FORWARD_HEAD)
-    return features
+    return {name: value for name, value in features.items() if value != "typical"}
 
 
 def deviations(features):
@@ -65,20 +74,14 @@ def deviations(features):
     elif lordosis.endswith("flat"):
         strength = 3 if lordosis.startswith("marked") else 2
         found.append(("flat_lordosis", strength, f"{lordosis.replace('_', ' ')} lumbar curve"))
-    obliquity = features.get("pelvic_obliquity", "level")
-    if obliquity != "level":
-        size, _, side = obliquity.partition("_")
-        found.append(
-            (
-                "obliquity",
-                3 if size == "marked" else 2,
-                f"{size} uneven hips ({side.partition('_')[0]} side higher)",
-            )
-        )
-    if features.get("thoracic_kyphosis") in ("mild", "marked"):
-        found.append(("kyphosis", 2, f"{features['thoracic_kyphosis']} upper-back rounding"))
-    if features.get("forward_head") in ("mild", "marked"):
-        found.append(("forward_head", 1, f"{features['forward_head']} forward head position"))
+    obliquity = features.get("pelvic_obliquity")
+    if obliquity in ("mild", "marked"):
+        strength = 3 if obliquity == "marked" else 2
+        found.append(("obliquity", strength, f"{obliquity} uneven hips measured"))
+    if features.get("thoracic_kyphosis") == "rounded":
+        found.append(("kyphosis", 2, "upper-back rounding measured"))
+    if features.get("forward_head") == "forward":
+        found.append(("forward_head", 1, "forward head position measured"))
     return found
 
 

@@ -7,12 +7,12 @@ when that partner has a booking link.
 
 from personalizer import hookimpl
 
-ALIGNMENT = ("pelvic_tilt", "lumbar_lordosis", "pelvic_obliquity", "thoracic_kyphosis")
+READS_FEATURES = ("alignment_measured", "red_flags", "weakness", "pain", "channel")
 
 
 @hookimpl
 def personalizer_candidates(features, catalog):
-    measured = any(name in features for name in ALIGNMENT)
+    measured = features.get("alignment_measured", False)
     wanted = []
     if measured:
         wanted.append(("posture-therapy-programme", 2, "your measurements can guide a programme"))

@@ -6,12 +6,23 @@ the rest are raised by what the person reported, each with a plain reason.
 
 from personalizer import hookimpl
 
-ALIGNMENT = ("pelvic_tilt", "lumbar_lordosis", "pelvic_obliquity", "thoracic_kyphosis")
+READS_FEATURES = (
+    "alignment_measured",
+    "flexion_relief",
+    "extension_provoked",
+    "walking",
+    "walking_provoked",
+    "pain",
+    "red_flags",
+    "weakness",
+    "numbness",
+    "pattern",
+)
 
 
 def _rules(f):
     """(topic, score, reason) for every rule this person's features meet."""
-    measured = any(name in f for name in ALIGNMENT)
+    measured = f.get("alignment_measured", False)
     walking_short = f.get("walking") in ("very_short", "short") or f.get("walking_provoked")
     rules = [
         (measured, "posture-lever", 3, "your posture was measured"),

@@ -6,6 +6,8 @@ plugin fails; this plugin adds the clinical reasons shown in each alert's ``why`
 
 from personalizer import hookimpl
 
+READS_FEATURES = ("red_flags",)
+
 REASONS = {
     "saddle_numbness": ("emergency", "saddle numbness can signal cauda equina syndrome"),
     "bladder_or_bowel_change": (

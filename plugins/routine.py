@@ -7,6 +7,8 @@ and, where it helps, balance work. The engine fits the result to the minutes ava
 
 from personalizer import hookimpl
 
+READS_FEATURES = ("walking", "walking_provoked", "flexion_relief", "numbness")
+
 
 def _wanted(f):
     walking_short = f.get("walking") in ("very_short", "short") or f.get("walking_provoked")

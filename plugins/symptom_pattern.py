@@ -7,8 +7,20 @@ and so on. The pattern words describe, they do not diagnose.
 
 from personalizer import hookimpl
 
-WALKING = [(5, "very_short"), (15, "short"), (45, "moderate"), (10**6, "long")]
-PAIN = [(4, "low"), (7, "moderate"), (11, "high")]
+WALKING = [(5, "very_short"), (15, "short"), (10**6, "longer")]
+PAIN = [(7, "not_high"), (11, "high")]
+
+READS_FEATURES = (
+    "flexion_relief",
+    "extension_provoked",
+    "flexion_provoked",
+    "lying_provoked",
+    "walking",
+    "walking_provoked",
+    "pain",
+    "numbness",
+    "weakness",
+)
 
 
 def _bucket(value, bands):
@@ -17,6 +29,8 @@ def _bucket(value, bands):
 
 @hookimpl
 def personalizer_features(profile):
+    """Only what changes a decision: a false flag, walking beyond 15 minutes or pain below 7
+    read the same as not reported, so they do not split the cache."""
     s = profile.get("symptoms", {})
     worse, eased = set(s.get("worse_with", [])), set(s.get("eased_by", []))
     features = {
@@ -25,27 +39,22 @@ def personalizer_features(profile):
         "flexion_provoked": bool(worse & {"bending_forward", "sitting"}),
         "lying_provoked": "lying_down" in worse,
         "walking_provoked": "walking" in worse,
+        "numbness": s.get("numbness", False),
+        "weakness": s.get("weakness", False),
     }
-    if "legs" in s:
-        features["legs"] = s["legs"]
     if "walking_tolerance_min" in s:
         features["walking"] = _bucket(s["walking_tolerance_min"], WALKING)
     if "pain_score" in s:
         features["pain"] = _bucket(s["pain_score"], PAIN)
-    for name in ("numbness", "weakness"):
-        if name in s:
-            features[name] = s[name]
     # The classic pattern (fact sheet section 2): at least two of these together.
-    signs = [
-        "sitting" in eased,
-        "leaning_forward" in eased,
-        bool(worse & {"standing", "walking"}),
-    ]
+    signs = ["sitting" in eased, "leaning_forward" in eased, bool(worse & {"standing", "walking"})]
     if sum(signs) >= 2:
         features["pattern"] = "typical"
-    elif worse and not worse & {"standing", "walking"}:
-        features["pattern"] = "less_typical"
-    return features
+    return {
+        name: value
+        for name, value in features.items()
+        if value not in (False, "longer", "not_high")
+    }
 
 
 def active_contraindications(features):

@@ -5,6 +5,7 @@ from pathlib import Path
 from personalizer import hookimpl
 
 VERSION = "0.1.0"
+READS_FEATURES = ("walking",)
 CONTENT = Path(__file__).parent / "content"
 
 
