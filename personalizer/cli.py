@@ -377,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     content = commands.add_parser("content", help="work on the content catalog")
+    content.set_defaults(usage_parser=content)
     content_commands = content.add_subparsers(dest="content_command", metavar="COMMAND")
     check = content_commands.add_parser(
         "check", help="validate every content file; exit 1 on any error"
@@ -452,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else USAGE
     handler = getattr(args, "handler", None)
     if handler is None:
-        (parser if args.command is None else _subparser(parser, args.command)).print_help()
+        getattr(args, "usage_parser", parser).print_help()
         return USAGE
     try:
         return handler(args)
@@ -461,13 +462,6 @@ def main(argv: list[str] | None = None) -> int:
         for detail in exc.details:
             _err(f"  {detail}")
         return exc.code
-
-
-def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
-    for action in parser._subparsers._group_actions:  # argparse keeps no public accessor
-        if name in getattr(action, "choices", {}):
-            return action.choices[name]
-    return parser
 
 
 if __name__ == "__main__":

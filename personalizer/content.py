@@ -99,6 +99,15 @@ class DoseSchema(ma.Schema):
             raise ma.ValidationError("give either sets and reps, or minutes")
 
 
+class StrictDate(ma.fields.Date):
+    """A calendar date; YAML's timestamps (a date with a time) are refused."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dt.datetime):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def _words(name):
     return ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(name)), load_default=list)
 
@@ -110,8 +119,8 @@ class ItemSchema(ma.Schema):
     summary = ma.fields.String(load_default="", validate=ma.validate.Length(0, 200))
     tags = ma.fields.List(ma.fields.String(), load_default=list)
     sources = ma.fields.List(ma.fields.Integer(), required=True, validate=ma.validate.Length(1))
-    last_reviewed = ma.fields.Date(required=True)
-    next_review = ma.fields.Date(required=True)
+    last_reviewed = StrictDate(required=True)
+    next_review = StrictDate(required=True)
 
     @ma.validates_schema
     def _review_order(self, data, **kwargs):
@@ -233,7 +242,8 @@ def load_item(path: Path, root: Path) -> Item:
         meta, body = split_front_matter(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ContentError([f"{name}: {exc}"]) from None
-    schema = SCHEMAS.get(meta.get("kind"), ItemSchema())
+    kind = meta.get("kind")
+    schema = SCHEMAS[kind] if isinstance(kind, str) and kind in SCHEMAS else ItemSchema()
     try:
         data = schema.load(meta)
     except ma.ValidationError as exc:
