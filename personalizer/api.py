@@ -8,6 +8,7 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from personalizer import access
 from personalizer.schemas import (
     CatalogSchema,
     HealthSchema,
@@ -69,23 +70,26 @@ class Pages(MethodView):
                 },
             },
             "400": {"description": "Malformed JSON"},
+            "401": {"description": "A partner key is missing or not valid"},
+            "403": {"description": "The publishable key is used from an origin not allowed"},
             "413": {"description": "Body larger than the limit"},
             "415": {"description": "Body is not JSON"},
             "422": {"description": "Invalid profile; errors name each field by its path"},
+            "429": {"description": "Too many requests for this key; see Retry-After"},
         },
     )
     def post(self):
         """Build the personalized page for a posture-assessment profile"""
+        partner = access.current_partner()
         profile = read_profile()
         if request.args.get("explain") in ("1", "true"):
-            response = Response(
-                orjson.dumps(service().explain(profile)), mimetype="application/json"
-            )
+            page = service().explain(profile, partner)
+            response = Response(orjson.dumps(page), mimetype="application/json")
             response.headers["X-Cache"] = "bypass"
             response.headers["Cache-Control"] = "no-store"
             return response
         fmt = "html" if wants_html() else "json"
-        served = service().serve(profile, fmt)
+        served = service().serve(profile, fmt, partner)
         if request.if_none_match.contains(served.etag):
             response = Response(status=304)
         else:
@@ -93,7 +97,7 @@ class Pages(MethodView):
             response = Response(served.body, mimetype=mimetype)
         response.headers["X-Cache"] = served.cache
         response.set_etag(served.etag)
-        response.headers["Vary"] = "Accept"
+        response.vary.add("Accept")
         response.headers["Cache-Control"] = "no-store"
         return response
 

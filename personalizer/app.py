@@ -9,12 +9,13 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from personalizer import __version__, config, observability
+from personalizer import __version__, access, config, observability
 from personalizer.cache import LocalCache, RedisCache
 from personalizer.content import load_catalog
 from personalizer.engine import Engine, Policy
 from personalizer.hookcalls import HookRunner, Quarantine
 from personalizer.pages import PageService
+from personalizer.partners import Registry
 from personalizer.plugins import PluginHost
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     metrics = observability.Metrics()
     observability.init_app(app, metrics)
     init_service(app, metrics)
+    access.init_app(app)
 
     from personalizer.api import blp, ops
 
@@ -124,4 +126,5 @@ def init_service(app: Flask, metrics: observability.Metrics) -> None:
         max_ctas=cfg["MAX_CTAS"],
         deadline_ms=cfg["REQUEST_DEADLINE_MS"],
     )
-    app.extensions["personalizer"] = PageService(engine, cache)
+    partners = Registry.load(cfg["PARTNERS_FILE"])
+    app.extensions["personalizer"] = PageService(engine, cache, partners)

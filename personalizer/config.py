@@ -37,6 +37,10 @@ DEFAULTS = {
     "URGENT_NUMBER": "your doctor's surgery or urgent-care line",
     "URGENT_SERVICE": "an urgent-care service",
     "COMMERCIAL_CTAS": True,
+    "PARTNERS_FILE": None,
+    "REQUIRE_PARTNER_KEY": False,
+    "RATE_LIMIT": "120 per minute",
+    "RATE_LIMIT_ENABLED": True,
 }
 
 

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import escape
 
 import orjson
@@ -45,6 +45,23 @@ class Policy:
             "{{urgent_number}}": self.urgent_number,
             "{{urgent_service}}": self.urgent_service,
         }
+
+    def for_partner(self, partner) -> Policy:
+        """This deployment's policy with a partner's own settings laid over it."""
+        if partner is None:
+            return self
+        own = partner.policy
+        cta = own.get("cta") or {}
+        return replace(
+            self,
+            commercial_ctas=self.commercial_ctas and own["commercial_ctas"],
+            emergency_number=own.get("emergency_number", self.emergency_number),
+            emergency_service=own.get("emergency_service", self.emergency_service),
+            urgent_number=own.get("urgent_number", self.urgent_number),
+            urgent_service=own.get("urgent_service", self.urgent_service),
+            booking_title=cta.get("title"),
+            booking_href=cta.get("href"),
+        )
 
     def fill(self, text: str, html: bool = True) -> str:
         for token, value in self.tokens().items():

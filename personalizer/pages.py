@@ -13,6 +13,7 @@ from personalizer import render
 from personalizer.cache import BYPASS
 from personalizer.engine import Built, Engine
 from personalizer.hookcalls import CallLog
+from personalizer.partners import Partner, Registry
 
 FORMATS = ("json", "html")
 
@@ -26,37 +27,41 @@ class Served:
 
 
 class PageService:
-    def __init__(self, engine: Engine, cache):
+    def __init__(self, engine: Engine, cache, partners: Registry | None = None):
         self.engine = engine
         self.cache = cache
+        self.partners = partners or Registry([])
         self.titles = {item.id: item.title for item in engine.catalog.items.values()}
 
-    def render(self, page: dict, fmt: str) -> bytes:
+    def render(self, page: dict, fmt: str, partner: Partner | None = None) -> bytes:
         if fmt == "html":
-            return render.to_html(page, self.titles)
+            brand = partner.policy.get("brand_colour") if partner else None
+            return render.to_html(page, self.titles, brand)
         return render.to_json(page)
 
-    def serve(self, profile: dict, fmt: str = "json", partner: str | None = None) -> Served:
+    def serve(self, profile: dict, fmt: str = "json", partner: Partner | None = None) -> Served:
         calls = CallLog()
-        features = self.engine.features(profile, calls, partner)
+        features = self.engine.features(profile, calls, partner and partner.key_part)
         key = self.engine.decision_key(features)
         cache_key = f"{key}:{fmt}"
         stored = None if calls.failures else self.cache.get(cache_key)
         if stored is not None and stored is not BYPASS:
             etag, _, body = stored.partition(b"\n")
             return Served(body, etag.decode(), "hit")
-        built = self.engine.build(features, key, calls)
-        body = self.render(built.page, fmt)
+        policy = self.engine.policy.for_partner(partner)
+        built = self.engine.build(features, key, calls, policy)
+        body = self.render(built.page, fmt, partner)
         etag = hashlib.blake2b(body, digest_size=12).hexdigest()
         if stored is not BYPASS and not built.degraded:
             self.cache.set(cache_key, etag.encode() + b"\n" + body)
         return Served(body, etag, "bypass" if stored is BYPASS else "miss", built)
 
-    def explain(self, profile: dict, partner: str | None = None) -> dict:
+    def explain(self, profile: dict, partner: Partner | None = None) -> dict:
         """Build the page afresh (never cached) with a trace of every decision."""
         calls = CallLog()
-        features = self.engine.features(profile, calls, partner)
-        built = self.engine.build(features, self.engine.decision_key(features), calls)
+        features = self.engine.features(profile, calls, partner and partner.key_part)
+        key = self.engine.decision_key(features)
+        built = self.engine.build(features, key, calls, self.engine.policy.for_partner(partner))
         contributed = {
             call.plugin: call.result
             for call in calls.calls

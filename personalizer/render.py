@@ -38,5 +38,5 @@ def to_json(page: dict) -> bytes:
     return orjson.dumps(page)
 
 
-def to_html(page: dict, titles: dict[str, str]) -> bytes:
-    return _template.render(page=page, titles=titles).strip().encode()
+def to_html(page: dict, titles: dict[str, str], brand: str | None = None) -> bytes:
+    return _template.render(page=page, titles=titles, brand=brand).strip().encode()

@@ -77,6 +77,7 @@ def make_app(plugins=(), **config):
         "EXTRA_PLUGINS": plugins,
         "PLUGIN_BUDGET_MS": 1000,
         "REQUEST_DEADLINE_MS": 5000,
+        "RATE_LIMIT_ENABLED": False,
     }
     settings.update(config)
     return create_app(settings)

@@ -46,13 +46,15 @@ EXAMPLE_PROFILE = {
 
 def base_config(**overrides) -> dict:
     """Test settings: built-in plugins only (installed packages must not leak in), a
-    generous plugin budget so a busy machine does not turn pages into fail-safe pages."""
+    generous plugin budget so a busy machine does not turn pages into fail-safe pages, and
+    no rate limit unless a test turns it on."""
     config = {
         "TESTING": True,
         "LOAD_PLUGINS": list(BUILTINS),
         "PLUGIN_BUDGET_MS": 1000,
         "REQUEST_DEADLINE_MS": 5000,
         "REDIS_URL": None,
+        "RATE_LIMIT_ENABLED": False,
     }
     config.update(overrides)
     return config

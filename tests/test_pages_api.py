@@ -43,7 +43,7 @@ def test_design_example_profile(client):
 def test_response_headers(client):
     response = post(client, EXAMPLE_PROFILE)
     assert response.headers["X-Cache"] == "miss"
-    assert response.headers["Vary"] == "Accept"
+    assert "Accept" in response.vary
     assert re.fullmatch(r'"[0-9a-f]{24}"', response.headers["ETag"])
     assert response.headers["Cache-Control"] == "no-store"
     again = post(client, EXAMPLE_PROFILE)
@@ -120,7 +120,7 @@ def test_html_fragment(client):
     assert "Why this is here" in html
     json_page = post(client, EXAMPLE_PROFILE).get_json()
     assert json_page["page_id"] in html
-    assert response.headers["Vary"] == "Accept"
+    assert "Accept" in response.vary
 
 
 def test_html_and_json_are_cached_apart(client):

@@ -1,0 +1,154 @@
+"""Partner clinics: who they are, how they prove it, and the policy their pages follow.
+
+The registry is a YAML file (``PARTNERS_FILE``; see partners.example.yaml). Keys are stored
+only as SHA-256 hashes and compared in constant time. A partner calls server to server with
+``Authorization: Bearer <secret key>``, or from a browser with its publishable key in
+``X-Personalizer-Key``, which only counts from one of the partner's allowed origins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import marshmallow as ma
+import yaml
+
+from personalizer.schemas import flatten_errors
+
+HEX64 = ma.validate.Regexp(r"^[0-9a-f]{64}$", error="must be a lowercase SHA-256 hex digest")
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+
+class PolicySchema(ma.Schema):
+    commercial_ctas = ma.fields.Boolean(load_default=False)
+    cta = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(("title", "href"))))
+    brand_colour = ma.fields.String(validate=ma.validate.Regexp(r"^#[0-9a-fA-F]{6}$"))
+    emergency_number = ma.fields.String(validate=ma.validate.Length(1, 40))
+    emergency_service = ma.fields.String(validate=ma.validate.Length(1, 80))
+    urgent_number = ma.fields.String(validate=ma.validate.Length(1, 80))
+    urgent_service = ma.fields.String(validate=ma.validate.Length(1, 80))
+
+    @ma.validates("cta")
+    def _cta(self, value, **kwargs):
+        if set(value) != {"title", "href"} or not all(isinstance(v, str) for v in value.values()):
+            raise ma.ValidationError("needs a title and an href")
+        if not value["href"].startswith(("https://", "http://", "/")):
+            raise ma.ValidationError("href must be an http(s) URL or a path")
+
+
+class PartnerSchema(ma.Schema):
+    id = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,40}$"))
+    name = ma.fields.String(required=True)
+    secret_key_sha256 = ma.fields.String(validate=HEX64)
+    publishable_key_sha256 = ma.fields.String(validate=HEX64)
+    allowed_origins = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Regexp(ORIGIN)), load_default=list
+    )
+    rate_limit = ma.fields.String(load_default=None)
+    policy = ma.fields.Nested(PolicySchema, load_default=lambda: PolicySchema().load({}))
+
+
+class RegistrySchema(ma.Schema):
+    partners = ma.fields.List(ma.fields.Nested(PartnerSchema), required=True)
+
+
+@dataclass(frozen=True)
+class Partner:
+    id: str
+    name: str
+    secret_hash: str | None
+    publishable_hash: str | None
+    origins: frozenset[str]
+    rate_limit: str | None
+    policy: dict = field(hash=False)
+
+    @property
+    def key_part(self) -> str:
+        """What of the partner goes into the decision key: its id and a hash of its policy,
+        so editing a partner's policy changes its pages."""
+        digest = hashlib.sha256(repr(sorted(self.policy.items())).encode()).hexdigest()[:12]
+        return f"{self.id}:{digest}"
+
+
+class AuthError(Exception):
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key(kind: str) -> tuple[str, str]:
+    """A fresh key (``sk_...`` or ``pk_...``) and the hash to store in the registry."""
+    key = f"{kind}_{secrets.token_urlsafe(24)}"
+    return key, hash_key(key)
+
+
+class Registry:
+    def __init__(self, partners: list[Partner]):
+        self.partners = partners
+        self.origins = frozenset(o for p in partners for o in p.origins)
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> Registry:
+        if not path:
+            return cls([])
+        try:
+            data = RegistrySchema().load(yaml.safe_load(Path(path).read_text()) or {})
+        except (OSError, yaml.YAMLError) as exc:
+            raise RuntimeError(f"partner file {path}: {exc}") from None
+        except ma.ValidationError as exc:
+            problems = "; ".join(f"{p}: {' '.join(m)}" for p, m in flatten_errors(exc.messages))
+            raise RuntimeError(f"partner file {path}: {problems}") from None
+        partners = [
+            Partner(
+                id=p["id"],
+                name=p["name"],
+                secret_hash=p.get("secret_key_sha256"),
+                publishable_hash=p.get("publishable_key_sha256"),
+                origins=frozenset(o.rstrip("/") for o in p["allowed_origins"]),
+                rate_limit=p["rate_limit"],
+                policy=p["policy"],
+            )
+            for p in data["partners"]
+        ]
+        ids = [p.id for p in partners]
+        if len(ids) != len(set(ids)):
+            raise RuntimeError(f"partner file {path}: partner ids must be unique")
+        return cls(partners)
+
+    def _match(self, key: str, attribute: str) -> Partner | None:
+        """Compare against every partner in constant time per comparison."""
+        given = hash_key(key)
+        found = None
+        for partner in self.partners:
+            stored = getattr(partner, attribute)
+            if stored and hmac.compare_digest(given, stored):
+                found = partner
+        return found
+
+    def authenticate(
+        self, authorization: str | None, publishable: str | None, origin: str | None
+    ) -> Partner | None:
+        """The calling partner, None for an anonymous call, or AuthError (401 or 403)."""
+        if authorization:
+            scheme, _, token = authorization.partition(" ")
+            partner = self._match(token.strip(), "secret_hash") if scheme == "Bearer" else None
+            if partner is None:
+                raise AuthError(401, "the secret key is missing or not valid")
+            return partner
+        if publishable:
+            partner = self._match(publishable.strip(), "publishable_hash")
+            if partner is None:
+                raise AuthError(401, "the publishable key is not valid")
+            if not origin or origin.rstrip("/") not in partner.origins:
+                raise AuthError(403, "this key may not be used from this origin")
+            return partner
+        return None
