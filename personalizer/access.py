@@ -84,6 +84,6 @@ def init_app(app: Flask) -> None:
             response.headers["Access-Control-Allow-Methods"] = "POST, GET"
             response.headers["Access-Control-Expose-Headers"] = "X-Cache, ETag, X-Request-Id"
             response.headers["Access-Control-Max-Age"] = "600"
-        if request.path.startswith("/v1/"):
+        if origin and request.path.startswith("/v1/"):
             response.vary.add("Origin")
         return response

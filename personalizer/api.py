@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import marshmallow as ma
 import orjson
 from flask import Response, current_app, request
@@ -29,17 +31,54 @@ def service():
     return current_app.extensions["personalizer"]
 
 
+class BadJson(ValueError):
+    pass
+
+
+def _object(pairs):
+    """A JSON object, refusing a key given twice: which value would win is not obvious,
+    and a dropped red flag must never pass silently."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise BadJson("a key appears twice in one object")
+    return obj
+
+
+def _constant(name):
+    raise BadJson(f"{name} is not valid JSON")
+
+
+def read_body(limit: int) -> bytes:
+    """The body, or 413 when it is larger than the limit, with or without a Content-Length
+    (a chunked body is read up to one byte past the limit, never further)."""
+    if request.content_length is not None or not request.environ.get("wsgi.input_terminated"):
+        return request.get_data(cache=False)
+    stream, chunks, size = request.environ["wsgi.input"], [], 0
+    while chunk := stream.read(min(65536, limit + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            abort(413, message=f"the request body is larger than {limit} bytes")
+    return b"".join(chunks)
+
+
+def parse_json(raw: bytes):
+    try:
+        return json.loads(raw.decode("utf-8"), object_pairs_hook=_object, parse_constant=_constant)
+    except BadJson as exc:
+        abort(400, message=f"the request body is not valid JSON: {exc}")
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        abort(400, message="the request body is not valid JSON")
+
+
 def read_profile() -> dict:
     """The request body as a validated profile, or the right 4xx in the one error shape."""
     if request.mimetype not in JSON_TYPES and not request.mimetype.endswith("+json"):
         abort(415, message="send the profile as application/json")
-    raw = request.get_data(cache=False)
+    raw = read_body(current_app.config["MAX_CONTENT_LENGTH"])
     if not raw.strip():
         abort(400, message="the request body is empty; send a JSON object")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        abort(400, message="the request body is not valid JSON")
+    body = parse_json(raw)
     if not isinstance(body, dict):
         abort(422, message="the profile must be a JSON object", errors={"_body": ["not an object"]})
     try:

@@ -28,7 +28,9 @@ class ServiceApi(Api):
     def handle_http_exception(self, error):
         payload, code, headers = super().handle_http_exception(error)
         payload.setdefault("message", error.description or error.name)
-        return payload, code, headers
+        # Keep what the exception says about itself, such as Allow on a 405.
+        own = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        return payload, code, {**own, **headers}
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -87,8 +89,12 @@ def init_service(app: Flask, metrics: observability.Metrics) -> None:
         strict=cfg["STRICT_PLUGINS"],
     )
     directories = list(cfg["CONTENT_DIRS"])
-    for result in host.pm.hook.personalizer_content():
-        directories.extend(str(path) for path in (result or []))
+    for name, impl in host.impls("personalizer_content"):
+        try:
+            result = impl.function()
+            directories.extend(str(path) for path in (result or []))
+        except Exception as exc:
+            host.disable(name, exc, strict=cfg["STRICT_PLUGINS"])
     catalog = load_catalog(directories, allow_stale=cfg["ALLOW_STALE_CONTENT"])
     for problem in catalog.stale:
         level = logging.WARNING if cfg["ALLOW_STALE_CONTENT"] else logging.INFO

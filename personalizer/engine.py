@@ -14,6 +14,7 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 from html import escape
+from types import MappingProxyType
 
 import orjson
 
@@ -79,24 +80,51 @@ class Built:
     trace: dict = field(default_factory=dict)
 
 
-# Validators of hook results: each returns a clean copy or raises Malformed.
+def freeze(value):
+    """A read-only copy for plugins: a hook cannot change what the engine or the next plugin
+    sees (mappings become read-only proxies, lists become tuples)."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+# Validators of hook results: each returns a clean copy or raises Malformed. Whatever passes
+# must encode to JSON (no lone surrogates, no integer beyond what JSON readers keep exact).
+
+MAX_INT = 2**53
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_feature_value(value) -> bool:
-    if isinstance(value, list):
-        return all(isinstance(v, str) for v in value)
+    if isinstance(value, list | tuple):
+        return all(isinstance(v, str) and _encodable(v) for v in value)
+    if isinstance(value, str):
+        return _encodable(value)
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int):
+        return abs(value) <= MAX_INT
     if isinstance(value, float):
         return math.isfinite(value)
-    return value is None or isinstance(value, str | int | bool)
+    return False
 
 
 def valid_features(result) -> dict:
     if not isinstance(result, dict):
         raise Malformed("features must be a dict")
     for key, value in result.items():
-        if not isinstance(key, str) or not _is_feature_value(value):
-            raise Malformed(f"feature {key!r} is not a string, number, boolean or list")
-    return dict(result)
+        if not isinstance(key, str) or not _encodable(key) or not _is_feature_value(value):
+            raise Malformed("a feature is not a string, number, boolean or list of strings")
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in result.items()}
 
 
 def _records(result, required: dict) -> list[dict]:
@@ -114,11 +142,13 @@ def _records(result, required: dict) -> list[dict]:
 
 
 def _text(value) -> bool:
-    return isinstance(value, str) and 0 < len(value.strip()) <= 300
+    return isinstance(value, str) and 0 < len(value.strip()) <= 300 and _encodable(value)
 
 
 def _score(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and abs(value) <= MAX_INT
 
 
 def valid_triage(result) -> list[dict]:
@@ -166,9 +196,12 @@ class Engine:
         """Merge every plugin's features, set the core ones the engine owns, and keep only
         those the decision hooks read (see PluginHost.feature_reads)."""
         merged: dict = {}
-        for _plugin, result in self.runner.call(
-            "personalizer_features", {"profile": profile}, valid_features, calls
-        ):
+        results = self.runner.call(
+            "personalizer_features", {"profile": freeze(profile)}, valid_features, calls
+        )
+        # Built-in features come first, so no other plugin can override one (and lift a veto).
+        builtin = {name for name, info in self.host.infos.items() if info.source == "built-in"}
+        for _plugin, result in sorted(results, key=lambda r: r[0] not in builtin):
             for key, value in result.items():
                 merged.setdefault(key, value)
         context = profile.get("context", {})
@@ -201,10 +234,11 @@ class Engine:
         catalog = self.catalog
         trace: dict = {}
 
-        level, triage_entries, triage_ran = self._triage(features, calls, deadline)
+        view = freeze(features)  # what plugins see; the engine keeps reading its own copy
+        level, triage_entries, triage_ran, overridden = self._triage(view, calls, deadline)
         failsafe = not triage_ran
-        scores, reasons, candidates_trace = self._candidates(features, calls, deadline)
-        vetoed, veto_trace = self._exclusions(features, calls, deadline)
+        scores, reasons, candidates_trace = self._candidates(view, calls, deadline)
+        vetoed, veto_trace = self._exclusions(view, calls, deadline)
         # Without the features or the vetoes of every plugin, we cannot be sure which
         # exercises suit this person: only those with no contraindication stay.
         cautious = calls.failed("personalizer_features") or calls.failed("personalizer_exclusions")
@@ -233,19 +267,28 @@ class Engine:
                 block = self._block(entry.item, scores[entry.item.id], reasons, policy)
                 block["dose"] = entry.dose
                 blocks.append(block)
-        ctas = [(item, s) for item, s in ranked("cta") if self._cta_fits(item, policy)]
-        blocks += [self._block(item, s, reasons, policy) for item, s in ctas[: self.max_ctas]]
-
-        blocks, arrange_trace = self._arrange(blocks, features, calls, deadline)
         # A clinic embed shows our offers only when that partner's policy says so.
         commercial_allowed = (
             policy.commercial_ctas
             and not failsafe
+            and level != "emergency"
             and (features.get("channel") != "clinic" or features.get("partner") is not None)
         )
+        ctas, held_back = [], []
+        for item, s in ranked("cta"):
+            if not self._cta_fits(item, policy):
+                continue
+            if item.commercial and not commercial_allowed:
+                held_back.append(f"removed call to action {item.id}: no commercial offer here")
+                continue
+            ctas.append((item, s))
+        blocks += [self._block(item, s, reasons, policy) for item, s in ctas[: self.max_ctas]]
+
+        blocks, arrange_trace = self._arrange(blocks, view, calls, deadline)
         blocks, changes = safety.enforce(
             blocks, level, set(vetoed), commercial_allowed, exercises_allowed
         )
+        changes = held_back + changes
         shown = {b["id"] for b in blocks if b["kind"] == "exercise"}
         entries = [entry for entry in chosen if entry.item.id in shown]
         page = {
@@ -260,6 +303,7 @@ class Engine:
         }
         trace.update(
             placement=_placement(page["blocks"], scores, vetoed, catalog),
+            triage_overridden=overridden,
             candidates=candidates_trace,
             vetoes=veto_trace,
             arrange=arrange_trace,
@@ -275,11 +319,15 @@ class Engine:
         )
         ran = any(c.ok for c in calls.calls if c.hook == "personalizer_triage")
         entries: dict[str, dict] = {}
+        overridden = []
         for plugin, result in results:
             for entry in result:
                 flag, level = entry["flag"], entry["level"]
-                # The contract fixes the level of its own red flags, whatever a plugin says.
-                level = safety.CONTRACT_LEVELS.get(flag, level)
+                # The contract fixes the level of its own red flags, whatever a plugin says;
+                # a claim it overrides is not given to the reader as a reason.
+                if safety.CONTRACT_LEVELS.get(flag, level) != level:
+                    overridden.append({"plugin": plugin, **entry})
+                    continue
                 current = entries.get(flag)
                 if (
                     current is None
@@ -299,7 +347,7 @@ class Engine:
                 }
         flagged = [e for e in entries.values() if e["level"] != "none"]
         level = safety.highest(e["level"] for e in flagged)
-        return level, flagged, ran
+        return level, flagged, ran, overridden
 
     def _alerts(self, level, entries, failsafe, policy):
         blocks = []
@@ -402,8 +450,8 @@ class Engine:
         block = {
             "kind": item.kind,
             "id": item.id,
-            "title": item.title,
-            "html": item.html,
+            "title": policy.fill(item.title, html=False),
+            "html": policy.fill(item.html),
             "why": reasons.get(item.id, []),
             "score": score,
         }

@@ -76,6 +76,11 @@ class PluginHost:
         info.hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or ())
         self.infos[info.name] = info
 
+    def disable(self, name: str, exc: Exception, strict: bool = False) -> None:
+        """Take out a plugin that failed at start-up (for example in its content hook)."""
+        self.pm.unregister(name=name)
+        self._failed(self.infos[name], exc, strict)
+
     def _failed(self, info: PluginInfo, exc: Exception, strict: bool) -> None:
         info.enabled = False
         info.error = f"{type(exc).__name__}: {exc}"

@@ -58,9 +58,13 @@ class StrictNumber(fields.Float):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise self.make_error("invalid")
-        if not math.isfinite(value):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer literal too large for a float
+            raise self.make_error("special") from None
+        if not math.isfinite(number):
             raise self.make_error("special")
-        return float(value)
+        return number
 
 
 class StrictInteger(fields.Integer):

@@ -7,7 +7,7 @@ when that partner has a booking link.
 
 from personalizer import hookimpl
 
-READS_FEATURES = ("alignment_measured", "red_flags", "weakness", "pain", "channel")
+READS_FEATURES = ("alignment_measured", "red_flags", "weakness", "pain", "channel", "partner")
 
 
 @hookimpl
@@ -22,7 +22,7 @@ def personalizer_candidates(features, catalog):
         wanted.append(("find-a-clinician", 4, "a clinician can check what you reported"))
     else:
         wanted.append(("find-a-clinician", 1, "a clinician can guide your programme"))
-    if features.get("channel") == "clinic":
+    if features.get("partner") or features.get("channel") == "clinic":
         wanted.append(("partner-booking", 5, "your clinic can go through these results"))
     return [
         {"id": item_id, "score": score, "reason": reason}
