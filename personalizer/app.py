@@ -133,4 +133,6 @@ def init_service(app: Flask, metrics: observability.Metrics) -> None:
         deadline_ms=cfg["REQUEST_DEADLINE_MS"],
     )
     partners = Registry.load(cfg["PARTNERS_FILE"])
-    app.extensions["personalizer"] = PageService(engine, cache, partners)
+    app.extensions["personalizer"] = PageService(
+        engine, cache, partners, build_wait_ms=cfg["BUILD_WAIT_MS"]
+    )

@@ -1,6 +1,8 @@
 """The page cache: Redis when ``REDIS_URL`` is set, an in-process LRU otherwise.
 
-Values are the finished response bytes, so a hit does no work beyond the lookup. Redis is
+Values are the finished response bytes, so a hit does no work beyond the lookup. On a miss
+one request claims the right to build a page (a short Redis lock); others asking for the same
+page meanwhile wait a bounded time for it instead of building it again. Redis is
 optional at run time: every Redis call goes through ``RedisCache``, which uses short
 timeouts, no retries and a circuit breaker, and answers ``BYPASS`` instead of raising when
 Redis is down or slow. The service then serves uncached and recovers by itself.
@@ -50,6 +52,13 @@ class LocalCache:
             self._data.move_to_end(key)
             while len(self._data) > self.max_entries:
                 self._data.popitem(last=False)
+
+    def claim(self, key: str, ttl_ms: int) -> bool:
+        """One process: nothing to coordinate, the caller builds."""
+        return True
+
+    def release(self, key: str) -> None:
+        pass
 
     def state(self) -> str:
         return "ok"
@@ -121,6 +130,25 @@ class RedisCache:
             self._failed(exc)
         else:
             self._ok()
+
+    def claim(self, key: str, ttl_ms: int) -> bool:
+        """Take the right to build ``key`` (a lock with a time limit, so a crashed builder
+        never blocks others for long). When Redis cannot answer, the caller builds."""
+        if not self._available():
+            return True
+        try:
+            return bool(self.client.set(self.prefix + "lock:" + key, b"1", nx=True, px=ttl_ms))
+        except (redis.RedisError, OSError) as exc:
+            self._failed(exc)
+            return True
+
+    def release(self, key: str) -> None:
+        if not self._available():
+            return
+        try:
+            self.client.delete(self.prefix + "lock:" + key)
+        except (redis.RedisError, OSError) as exc:
+            self._failed(exc)
 
     def state(self) -> str:
         try:

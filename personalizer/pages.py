@@ -7,6 +7,7 @@ but never stored, so a passing fault does not outlive its request.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 from personalizer import render
@@ -27,9 +28,12 @@ class Served:
 
 
 class PageService:
-    def __init__(self, engine: Engine, cache, partners: Registry | None = None):
+    def __init__(
+        self, engine: Engine, cache, partners: Registry | None = None, build_wait_ms: int = 1000
+    ):
         self.engine = engine
         self.cache = cache
+        self.build_wait_ms = build_wait_ms
         self.partners = partners or Registry([])
         self.titles = {item.id: item.title for item in engine.catalog.items.values()}
 
@@ -45,16 +49,36 @@ class PageService:
         key = self.engine.decision_key(features)
         cache_key = f"{key}:{fmt}"
         stored = None if calls.failures else self.cache.get(cache_key)
+        claimed = False
+        if stored is None and not calls.failures:
+            claimed = self.cache.claim(cache_key, self.build_wait_ms)
+            if not claimed:
+                stored = self._wait_for(cache_key)  # another request is building this page
         if stored is not None and stored is not BYPASS:
             etag, _, body = stored.partition(b"\n")
             return Served(body, etag.decode(), "hit")
-        policy = self.engine.policy.for_partner(partner)
-        built = self.engine.build(features, key, calls, policy)
-        body = self.render(built.page, fmt, partner)
-        etag = hashlib.blake2b(body, digest_size=12).hexdigest()
-        if stored is not BYPASS and not built.degraded:
-            self.cache.set(cache_key, etag.encode() + b"\n" + body)
+        try:
+            policy = self.engine.policy.for_partner(partner)
+            built = self.engine.build(features, key, calls, policy)
+            body = self.render(built.page, fmt, partner)
+            etag = hashlib.blake2b(body, digest_size=12).hexdigest()
+            if stored is not BYPASS and not built.degraded:
+                self.cache.set(cache_key, etag.encode() + b"\n" + body)
+        finally:
+            if claimed:
+                self.cache.release(cache_key)
         return Served(body, etag, "bypass" if stored is BYPASS else "miss", built)
+
+    def _wait_for(self, cache_key: str):
+        """Poll for a page another request is building, for at most ``build_wait_ms``;
+        None when it did not come (the caller then builds it itself)."""
+        deadline = time.monotonic() + self.build_wait_ms / 1000
+        while time.monotonic() < deadline:
+            time.sleep(0.005)
+            stored = self.cache.get(cache_key)
+            if stored is not None:
+                return None if stored is BYPASS else stored
+        return None
 
     def explain(self, profile: dict, partner: Partner | None = None) -> dict:
         """Build the page afresh (never cached) with a trace of every decision."""
