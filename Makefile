@@ -33,7 +33,8 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 bench: install
-	$(PY) bench/bench.py
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	cd bench && ../$(PY) bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -126,6 +126,53 @@ def clone_plugins(n_copies: int) -> list:
     return extra
 
 
+def http_table(example_json: str) -> list[str]:
+    """Hits, floor and uncached builds side by side, rounds interleaved, medians kept."""
+    import http_bench
+
+    rounds = [http_bench.run(example_json, 2 if QUICK else 5) for _ in range(1 if QUICK else 3)]
+    lines = ["| endpoint | requests/s | p50 ms | p99 ms | non-2xx |", "|---|---|---|---|---|"]
+    medians = {}
+    for name in ("hit", "hit, new body each time", "floor", "uncached build"):
+        rows = [r[name] for r in rounds]
+        medians[name] = {k: statistics.median(row[k] for row in rows) for k in rows[0]}
+        m = medians[name]
+        lines.append(
+            f"| {name} | {m['rps']:,.0f} | {m['p50']:.2f} | {m['p99']:.2f} | {m['errors']:.0f} |"
+        )
+    ratio = medians["hit"]["rps"] / medians["floor"]["rps"]
+    fresh = medians["hit, new body each time"]["rps"] / medians["floor"]["rps"]
+    rss = [mb for r in rounds for mb in r["rss_mb"]]
+    lines += [
+        "",
+        f"Hit/floor throughput: **{ratio:.2f}** with a repeated body, **{fresh:.2f}** with a"
+        f" new body each time (validation and features run)."
+        f" Page size {rounds[0]['page_bytes']:,} bytes."
+        f" Resident memory per worker after the run: {min(rss):.0f}-{max(rss):.0f} MB.",
+    ]
+    return lines
+
+
+def redis_bytes_per_page(people: list[dict]) -> float:
+    """Store pages of a sample in Redis (db 14, own prefix) and measure the memory they take."""
+    import os
+
+    import redis
+
+    url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    prefix = "personalizer-bench-pages:"
+    app = make_app(REDIS_URL=url, CACHE_PREFIX=prefix)
+    client = redis.Redis.from_url(url)
+    before = client.info("memory")["used_memory"]
+    service = app.extensions["personalizer"]
+    for person in people:
+        service.serve(SCHEMA.load(person))
+    keys = list(client.scan_iter(match=prefix + "*"))
+    used = client.info("memory")["used_memory"] - before
+    client.delete(*keys)
+    return used / max(1, len(keys))
+
+
 def main() -> None:
     rng = random.Random(7)
     example = orjson.loads((ROOT / "bench" / "example-profile.json").read_bytes())
@@ -153,6 +200,7 @@ def main() -> None:
     n = 2_000 if QUICK else 100_000
     people = population(rng, n)
     same = 0
+    per_page = redis_bytes_per_page(people[:500] if QUICK else people[:3000])
     for person in people[:2000]:
         first = service.serve(SCHEMA.load(person))
         again = service.serve(SCHEMA.load(remeasure(rng, person)))
@@ -168,10 +216,19 @@ def main() -> None:
             sizes.append(len(served.body))
     elapsed = time.perf_counter() - started
 
+    http = http_table(orjson.dumps(example).decode())
     lines = [
         "# Performance",
         "",
         "Written by `make bench` (bench/bench.py). Medians on this machine, in one run.",
+        "",
+        "## HTTP: gunicorn as in production (2 sync workers), wrk -t2 -c16, loopback",
+        "",
+        "The DESIGN example profile. The floor endpoint parses the body and returns one page-size"
+        " value from Redis. The uncached build is `?explain=1`, which skips the cache and adds the"
+        " trace.",
+        "",
+        *http,
         "",
         "## Miss: building a page in-process (median per page)",
         "",
@@ -184,7 +241,8 @@ def main() -> None:
         f"- Re-measured people (+-0.5 noise on every measurement, lists shuffled and doubled):"
         f" same page {remeasured:.1%} of the time (2,000 people).",
         f"- Population of {n:,} synthetic profiles, each asked once: {hits / n:.1%} hits;"
-        f" {len(sizes):,} distinct pages, median {statistics.median(sizes):,.0f} bytes each;"
+        f" {len(sizes):,} distinct pages, median {statistics.median(sizes):,.0f} bytes each"
+        f" ({per_page:,.0f} bytes of Redis memory per stored page);"
         f" {n / elapsed:,.0f} requests/s in-process (validation + features + cache).",
         "",
         "Population: tilt N(13, 6) deg, lordosis N(50, 11), obliquity N(0, 1.5), kyphosis"
@@ -192,8 +250,8 @@ def main() -> None:
         " three common symptom mixes; numbness 40 %, weakness 15 %; each of two red flags 2 %;"
         " budgets 10-30 min.",
         "",
-        "Not measured here yet: HTTP throughput of hits against a floor endpoint under gunicorn,"
-        " Redis memory per page, resident memory per worker.",
+        "In-process numbers share the machine with nothing else of this run; the HTTP rounds"
+        " run one after another, interleaved, and the medians of the rounds are shown.",
     ]
     report = "\n".join(lines) + "\n"
     print(report)

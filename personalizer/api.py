@@ -71,13 +71,18 @@ def parse_json(raw: bytes):
         abort(400, message="the request body is not valid JSON")
 
 
-def read_profile() -> dict:
-    """The request body as a validated profile, or the right 4xx in the one error shape."""
+def read_raw() -> bytes:
+    """The request body, refused with 415, 413 or 400 before anything parses it."""
     if request.mimetype not in JSON_TYPES and not request.mimetype.endswith("+json"):
         abort(415, message="send the profile as application/json")
     raw = read_body(current_app.config["MAX_CONTENT_LENGTH"])
     if not raw.strip():
         abort(400, message="the request body is empty; send a JSON object")
+    return raw
+
+
+def load_profile(raw: bytes) -> dict:
+    """The body as a validated profile, or the right 4xx in the one error shape."""
     body = parse_json(raw)
     if not isinstance(body, dict):
         abort(422, message="the profile must be a JSON object", errors={"_body": ["not an object"]})
@@ -120,15 +125,15 @@ class Pages(MethodView):
     def post(self):
         """Build the personalized page for a posture-assessment profile"""
         partner = access.current_partner()
-        profile = read_profile()
+        raw = read_raw()
         if request.args.get("explain") in ("1", "true"):
-            page = service().explain(profile, partner)
+            page = service().explain(load_profile(raw), partner)
             response = Response(orjson.dumps(page), mimetype="application/json")
             response.headers["X-Cache"] = "bypass"
             response.headers["Cache-Control"] = "no-store"
             return response
         fmt = "html" if wants_html() else "json"
-        served = service().serve(profile, fmt, partner)
+        served = service().serve_body(raw, fmt, partner, lambda: load_profile(raw))
         if request.if_none_match.contains(served.etag):
             response = Response(status=304)
         else:

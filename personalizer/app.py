@@ -63,6 +63,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     api.register_blueprint(blp)
     api.register_blueprint(ops)
+    if app.config["BENCH_ENDPOINTS"]:
+        from personalizer.floor import bp as floor
+
+        app.register_blueprint(floor)
     return app
 
 

@@ -42,6 +42,7 @@ DEFAULTS = {
     "REQUIRE_PARTNER_KEY": False,
     "RATE_LIMIT": "120 per minute",
     "RATE_LIMIT_ENABLED": True,
+    "BENCH_ENDPOINTS": False,
 }
 
 

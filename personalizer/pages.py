@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from personalizer import render
-from personalizer.cache import BYPASS
+from personalizer.cache import BYPASS, LocalCache
 from personalizer.engine import Built, Engine
 from personalizer.hookcalls import CallLog
 from personalizer.partners import Partner, Registry
@@ -25,6 +25,7 @@ class Served:
     etag: str
     cache: str  # hit | miss | bypass
     built: Built | None = None
+    key: str | None = None
 
 
 class PageService:
@@ -34,6 +35,9 @@ class PageService:
         self.engine = engine
         self.cache = cache
         self.build_wait_ms = build_wait_ms
+        # Request bodies seen before -> their cache key: a repeated body skips validation and
+        # the features hooks (DESIGN section 5: validation is the cost of the hit path).
+        self.seen = LocalCache(max_entries=8192, ttl=600)
         self.partners = partners or Registry([])
         self.titles = {item.id: item.title for item in engine.catalog.items.values()}
 
@@ -42,6 +46,27 @@ class PageService:
             brand = partner.policy.get("brand_colour") if partner else None
             return render.to_html(page, self.titles, brand)
         return render.to_json(page)
+
+    def serve_body(self, raw: bytes, fmt: str, partner: Partner | None, load) -> Served:
+        """Serve the page for a request body; ``load()`` validates it when it must be read.
+
+        Only bodies that were valid and whose page was stored are remembered, so a repeated
+        body can only ever lead to the page its own validation led to before.
+        """
+        digest = hashlib.blake2b(raw, digest_size=16, person=fmt.encode())
+        if partner is not None:
+            digest.update(partner.key_part.encode())
+        seen_key = digest.hexdigest()
+        cache_key = self.seen.get(seen_key)
+        if cache_key is not None:
+            stored = self.cache.get(cache_key)
+            if stored is not None and stored is not BYPASS:
+                etag, _, body = stored.partition(b"\n")
+                return Served(body, etag.decode(), "hit", key=cache_key)
+        served = self.serve(load(), fmt, partner)
+        if served.key is not None:
+            self.seen.set(seen_key, served.key)
+        return served
 
     def serve(self, profile: dict, fmt: str = "json", partner: Partner | None = None) -> Served:
         calls = CallLog()
@@ -56,18 +81,25 @@ class PageService:
                 stored = self._wait_for(cache_key)  # another request is building this page
         if stored is not None and stored is not BYPASS:
             etag, _, body = stored.partition(b"\n")
-            return Served(body, etag.decode(), "hit")
+            return Served(body, etag.decode(), "hit", key=cache_key)
         try:
             policy = self.engine.policy.for_partner(partner)
             built = self.engine.build(features, key, calls, policy)
             body = self.render(built.page, fmt, partner)
             etag = hashlib.blake2b(body, digest_size=12).hexdigest()
-            if stored is not BYPASS and not built.degraded:
+            stored_now = stored is not BYPASS and not built.degraded
+            if stored_now:
                 self.cache.set(cache_key, etag.encode() + b"\n" + body)
         finally:
             if claimed:
                 self.cache.release(cache_key)
-        return Served(body, etag, "bypass" if stored is BYPASS else "miss", built)
+        return Served(
+            body,
+            etag,
+            "bypass" if stored is BYPASS else "miss",
+            built,
+            key=cache_key if stored_now else None,
+        )
 
     def _wait_for(self, cache_key: str):
         """Poll for a page another request is building, for at most ``build_wait_ms``;

@@ -81,3 +81,16 @@ def test_content_edit_changes_version_and_misses(redis_url, redis_prefix, tmp_pa
     after = client.post("/v1/pages", json=EXAMPLE_PROFILE)
     assert after.headers["X-Cache"] == "miss"
     assert after.get_json()["content_version"] != before.get_json()["content_version"]
+
+
+def test_a_repeated_body_whose_page_was_evicted_is_built_again(
+    redis_app, redis_client, redis_prefix
+):
+    client = redis_app.test_client()
+    first = client.post("/v1/pages", json=EXAMPLE_PROFILE)
+    redis_client.delete(*own_keys(redis_client, redis_prefix))
+    again = client.post("/v1/pages", json=EXAMPLE_PROFILE)
+    assert again.status_code == 200
+    assert again.headers["X-Cache"] == "miss"
+    assert again.data == first.data
+    assert client.post("/v1/pages", json=EXAMPLE_PROFILE).headers["X-Cache"] == "hit"

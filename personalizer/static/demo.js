@@ -1,0 +1,116 @@
+/*
+ * The demo page: reads the form into a profile (DESIGN section 2) and renders it through
+ * window.Personalizer (embed.js), with every "Why this is here" opened.
+ * A measurement marked "not measured" and an empty number field are left out of the profile.
+ */
+(function () {
+  "use strict";
+
+  var DEBOUNCE_MS = 300;
+  var form = document.getElementById("profile-form");
+  var result = document.getElementById("result");
+  var status = document.getElementById("demo-status");
+  var sent = document.getElementById("profile-json");
+  var timer = null;
+
+  function setPath(target, path, value) {
+    var parts = path.split(".");
+    var node = target;
+    for (var i = 0; i < parts.length - 1; i += 1) {
+      node[parts[i]] = node[parts[i]] || {};
+      node = node[parts[i]];
+    }
+    node[parts[parts.length - 1]] = value;
+  }
+
+  function readProfile() {
+    var profile = { alignment: {}, symptoms: {}, red_flags: [], context: {} };
+    var lists = { "symptoms.worse_with": [], "symptoms.eased_by": [], red_flags: [] };
+    Array.prototype.forEach.call(form.elements, function (control) {
+      var name = control.name;
+      if (!name || control.disabled) {
+        return;
+      }
+      if (Object.prototype.hasOwnProperty.call(lists, name)) {
+        if (control.checked) {
+          lists[name].push(control.value);
+        }
+      } else if (control.type === "checkbox") {
+        setPath(profile, name, control.checked);
+      } else if (control.type === "range" || control.type === "number") {
+        if (control.value !== "") {
+          setPath(profile, name, Number(control.value));
+        }
+      } else if (control.value !== "") {
+        setPath(profile, name, control.value);
+      }
+    });
+    Object.keys(lists).forEach(function (name) {
+      setPath(profile, name, lists[name]);
+    });
+    return profile;
+  }
+
+  function showOutputs() {
+    form.querySelectorAll("output[for]").forEach(function (output) {
+      var input = document.getElementById(output.htmlFor.value);
+      output.textContent = input.disabled ? "not measured" : input.value;
+    });
+  }
+
+  function say(text) {
+    status.textContent = text;
+  }
+
+  function render() {
+    clearTimeout(timer);
+    timer = null;
+    if (!form.checkValidity()) {
+      form.reportValidity();
+      say("Some answers are out of range; fix them to see the page.");
+      return Promise.resolve(null);
+    }
+    var profile = readProfile();
+    sent.textContent = JSON.stringify(profile, null, 2);
+    say("Building the page...");
+    return window.Personalizer.render(result, profile, { openWhy: true }).then(
+      function (page) {
+        say("Page ready. Triage level: " + page.triage + ".");
+        return page;
+      },
+      function (error) {
+        if (error.name !== "AbortError") {
+          var fields = error.errors ? " " + Object.keys(error.errors).join(", ") : "";
+          say("The service answered " + (error.status || "nothing") + ": " + error.message + fields);
+        }
+        return null;
+      },
+    );
+  }
+
+  function later() {
+    clearTimeout(timer);
+    timer = setTimeout(render, DEBOUNCE_MS);
+  }
+
+  form.querySelectorAll("[data-unmeasured-for]").forEach(function (box) {
+    var slider = document.getElementById(box.getAttribute("data-unmeasured-for"));
+    slider.disabled = box.checked; // a reload may restore the box checked
+    box.addEventListener("change", function () {
+      slider.disabled = box.checked;
+      showOutputs();
+    });
+  });
+  form.addEventListener("input", function () {
+    showOutputs();
+    later();
+  });
+  form.addEventListener("change", later);
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    render();
+  });
+
+  showOutputs();
+  render();
+})();
