@@ -5,12 +5,14 @@ BIND ?= 127.0.0.1:8000
 
 .PHONY: install run test lint format bench clean
 
-$(VENV)/.installed: pyproject.toml examples/hello-plugin/pyproject.toml
+$(VENV)/.installed: pyproject.toml examples/hello-plugin/pyproject.toml scripts/install-chromium.sh
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	# The example plugin package is part of the test run (its own tests use personalizer.testing).
 	$(PY) -m pip install --quiet -e examples/hello-plugin
+	# The browser tests (tests/test_browser.py) drive Debian's chromium.
+	sh scripts/install-chromium.sh
 	touch $@
 
 install: $(VENV)/.installed

@@ -215,6 +215,8 @@ def main() -> None:
         if served.cache == "miss":
             sizes.append(len(served.body))
     elapsed = time.perf_counter() - started
+    fresh = population(rng, n // 5)
+    steady = sum(service.serve(SCHEMA.load(p)).cache == "hit" for p in fresh) / len(fresh)
 
     http = http_table(orjson.dumps(example).decode())
     lines = [
@@ -241,6 +243,8 @@ def main() -> None:
         f"- Re-measured people (+-0.5 noise on every measurement, lists shuffled and doubled):"
         f" same page {remeasured:.1%} of the time (2,000 people).",
         f"- Population of {n:,} synthetic profiles, each asked once: {hits / n:.1%} hits;"
+        f" then {len(fresh):,} new profiles from the same population against the warm cache"
+        f" (steady state): **{steady:.1%}** hits;"
         f" {len(sizes):,} distinct pages, median {statistics.median(sizes):,.0f} bytes each"
         f" ({per_page:,.0f} bytes of Redis memory per stored page);"
         f" {n / elapsed:,.0f} requests/s in-process (validation + features + cache).",

@@ -82,7 +82,9 @@ def init_app(app: Flask) -> None:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Headers"] = f"Content-Type, {KEY_HEADER}"
             response.headers["Access-Control-Allow-Methods"] = "POST, GET"
-            response.headers["Access-Control-Expose-Headers"] = "X-Cache, ETag, X-Request-Id"
+            response.headers["Access-Control-Expose-Headers"] = (
+                "X-Cache, ETag, X-Request-Id, Retry-After"
+            )
             response.headers["Access-Control-Max-Age"] = "600"
         if origin and request.path.startswith("/v1/"):
             response.vary.add("Origin")

@@ -34,7 +34,7 @@ class ServiceApi(Api):
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # embed.py serves the widget's files
     app.config.from_mapping(config.DEFAULTS)
     app.config.update(
         API_TITLE="personalizer",
@@ -63,6 +63,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     api.register_blueprint(blp)
     api.register_blueprint(ops)
+    from personalizer.embed import bp as embed
+
+    app.register_blueprint(embed)
     if app.config["BENCH_ENDPOINTS"]:
         from personalizer.floor import bp as floor
 

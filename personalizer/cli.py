@@ -442,7 +442,29 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--json", action="store_true", help="print the differences as JSON")
     _plugin_options(diff)
     diff.set_defaults(handler=cmd_diff)
+
+    partners = commands.add_parser("partners", help="work on the partner registry")
+    partners.set_defaults(usage_parser=partners)
+    partner_commands = partners.add_subparsers(dest="partners_command", metavar="COMMAND")
+    new = partner_commands.add_parser(
+        "new-key", help="make a secret and a publishable key, and the hashes to store"
+    )
+    new.set_defaults(handler=cmd_partners_new_key)
     return parser
+
+
+def cmd_partners_new_key(args) -> int:
+    """Print fresh keys once; only their hashes belong in the partner file."""
+    from personalizer.partners import new_key
+
+    secret, secret_hash = new_key("sk")
+    public, public_hash = new_key("pk")
+    print(f"secret key (give to the partner, server side only): {secret}")
+    print(f"publishable key (for their web pages):               {public}")
+    print("for the partner file:")
+    print(f"    secret_key_sha256: {secret_hash}")
+    print(f"    publishable_key_sha256: {public_hash}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,8 +26,10 @@ LORDOSIS = [
     (999, "marked_excess"),
 ]
 KYPHOSIS = [(40, "typical"), (999, "rounded")]
-FORWARD_HEAD = [(2.5, "typical"), (999, "forward")]
-OBLIQUITY = [(1, "typical"), (3, "mild"), (999, "marked")]
+# Our own cut-offs, set well apart compared with a re-measurement's noise (about half a
+# degree or centimetre), so the same person does not flip between buckets.
+FORWARD_HEAD = [(5, "typical"), (999, "forward")]
+OBLIQUITY = [(2, "typical"), (5, "mild"), (999, "marked")]
 
 # The features the decision hooks below read: nothing else of ours splits the cache.
 READS_FEATURES = (

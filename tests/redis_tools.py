@@ -132,8 +132,9 @@ class Proxy:
         self.upstream = ("127.0.0.1", upstream_port)
         self.latency = latency
         self.blackhole = False
-        self.accepted = 0
-        self.active = 0
+        self.accepted = 0  # connections accepted so far
+        self.active = 0  # connections open now
+        self.received = 0  # bytes received from clients (forwarded or swallowed)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
@@ -213,6 +214,9 @@ class Proxy:
                     continue
                 if not data:
                     break
+                if inbound:
+                    with self._lock:
+                        self.received += len(data)
                 if self.blackhole or target is None:
                     continue  # swallow: read and drop, never answer
                 if self.latency:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -349,3 +350,14 @@ def test_usage(capsys):
     assert main(["--help"]) == 0
     assert main(["render"]) == 2
     assert "PROFILE.json" in capsys.readouterr().err
+
+
+def test_partners_new_key_prints_keys_and_their_hashes(capsys):
+    from personalizer.partners import hash_key
+
+    assert main(["partners", "new-key"]) == 0
+    out = capsys.readouterr().out
+    secret = re.search(r"\b(sk_\S+)", out).group(1)
+    public = re.search(r"\b(pk_\S+)", out).group(1)
+    assert f"secret_key_sha256: {hash_key(secret)}" in out
+    assert f"publishable_key_sha256: {hash_key(public)}" in out
