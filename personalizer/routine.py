@@ -53,18 +53,20 @@ def fill(ranked: list[tuple[Item, float]], budget_min: int, max_items: int = 8) 
         if dose is not None:
             candidates.append(Entry(item, dose))
     chosen: list[Entry] = []
+    chosen_ids = set()
     used = 0
     goals_done = set()
     for balance_goals in (True, False):
         for entry in candidates:
             if len(chosen) >= max_items:
                 break
-            if entry in chosen or used + entry.daily_minutes > budget_min:
+            if entry.item.id in chosen_ids or used + entry.daily_minutes > budget_min:
                 continue
             if balance_goals and entry.item.goal in goals_done:
                 continue
             goals_done.add(entry.item.goal)
             chosen.append(entry)
+            chosen_ids.add(entry.item.id)
             used += entry.daily_minutes
     position = {entry.item.id: n for n, entry in enumerate(candidates)}
     return sorted(chosen, key=lambda e: (PHASES.index(e.item.phase), position[e.item.id]))

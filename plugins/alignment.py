@@ -114,7 +114,8 @@ def personalizer_candidates(features, catalog):
         matching = [i for i in items if i.kind == "exercise" and word in i.addresses]
         breadth = {i.id: len(set(i.addresses) - {"general", "always"}) for i in matching}
         if breadth:
-            specific |= {i for i, n in breadth.items() if n == min(breadth.values())}
+            narrowest = min(breadth.values())
+            specific |= {i for i, n in breadth.items() if n == narrowest}
     picks = []
     for item in items:
         met = [(strength, reason) for word, strength, reason in found if word in item.addresses]
