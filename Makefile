@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIND ?= 127.0.0.1:8000
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench bench-smoke soak clean
 
 $(VENV)/.installed: pyproject.toml examples/hello-plugin/pyproject.toml scripts/install-chromium.sh
 	python3 -m venv $(VENV)
@@ -37,6 +37,15 @@ format: install
 bench: install
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	cd bench && ../$(PY) bench.py
+
+# CI's quick run of the benchmark and the soak: seconds, never asserting timings.
+bench-smoke: install
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	cd bench && ../$(PY) bench.py --quick
+	$(PY) bench/soak.py --quick
+
+soak: install
+	$(PY) bench/soak.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
