@@ -24,6 +24,17 @@ blp = Blueprint("v1", __name__, url_prefix="/v1", description="Personalized page
 ops = Blueprint("ops", __name__, description="Health and readiness")
 
 PROFILE_SCHEMA = ProfileSchema()
+ERROR_SCHEMA = "#/components/schemas/Error"
+ERRORS = {
+    "400": "Malformed JSON",
+    "401": "A partner key is missing or not valid",
+    "403": "The publishable key is used from an origin not allowed",
+    "413": "Body larger than the limit",
+    "415": "Body is not JSON",
+    "422": "Invalid profile; errors name each field by its path",
+    "429": "Too many requests for this key; see Retry-After",
+}
+MAX_LISTED_ERRORS = 50
 JSON_TYPES = ("application/json",)
 
 
@@ -90,7 +101,9 @@ def load_profile(raw: bytes) -> dict:
         return PROFILE_SCHEMA.load(body)
     except ma.ValidationError as exc:
         errors = dict(flatten_errors(exc.messages))
-        abort(422, message=f"invalid profile: {len(errors)} field(s) at fault", errors=errors)
+        # An error never grows much larger than the request: at most 50 fields, short paths.
+        listed = {path[:120]: m for path, m in list(errors.items())[:MAX_LISTED_ERRORS]}
+        abort(422, message=f"invalid profile: {len(errors)} field(s) at fault", errors=listed)
 
 
 def wants_html() -> bool:
@@ -113,13 +126,13 @@ class Pages(MethodView):
                     "text/html": {"schema": {"type": "string"}},
                 },
             },
-            "400": {"description": "Malformed JSON"},
-            "401": {"description": "A partner key is missing or not valid"},
-            "403": {"description": "The publishable key is used from an origin not allowed"},
-            "413": {"description": "Body larger than the limit"},
-            "415": {"description": "Body is not JSON"},
-            "422": {"description": "Invalid profile; errors name each field by its path"},
-            "429": {"description": "Too many requests for this key; see Retry-After"},
+            **{
+                code: {
+                    "description": text,
+                    "content": {"application/json": {"schema": {"$ref": ERROR_SCHEMA}}},
+                }
+                for code, text in ERRORS.items()
+            },
         },
     )
     def post(self):

@@ -4,7 +4,8 @@ Values are the finished response bytes, so a hit does no work beyond the lookup.
 one request claims the right to build a page (a short Redis lock); others asking for the same
 page meanwhile wait a bounded time for it instead of building it again. Redis is
 optional at run time: every Redis call goes through ``RedisCache``, which uses short
-timeouts, no retries and a circuit breaker, and answers ``BYPASS`` instead of raising when
+timeouts, one immediate retry (redis-py retries timeouts too, so a hung server costs two
+timeouts) and a circuit breaker, and answers ``BYPASS`` instead of raising when
 Redis is down or slow. The service then serves uncached and recovers by itself.
 """
 

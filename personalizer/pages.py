@@ -58,22 +58,35 @@ class PageService:
             digest.update(partner.key_part.encode())
         seen_key = digest.hexdigest()
         cache_key = self.seen.get(seen_key)
+        stored = None
         if cache_key is not None:
             stored = self.cache.get(cache_key)
             if stored is not None and stored is not BYPASS:
                 etag, _, body = stored.partition(b"\n")
                 return Served(body, etag.decode(), "hit", key=cache_key)
-        served = self.serve(load(), fmt, partner)
+        served = self.serve(load(), fmt, partner, cache_down=stored is BYPASS)
         if served.key is not None:
             self.seen.set(seen_key, served.key)
         return served
 
-    def serve(self, profile: dict, fmt: str = "json", partner: Partner | None = None) -> Served:
+    def serve(
+        self,
+        profile: dict,
+        fmt: str = "json",
+        partner: Partner | None = None,
+        cache_down: bool = False,
+    ) -> Served:
         calls = CallLog()
         features = self.engine.features(profile, calls, partner and partner.key_part)
         key = self.engine.decision_key(features)
         cache_key = f"{key}:{fmt}"
-        stored = None if calls.failures else self.cache.get(cache_key)
+        # When the caller has just found the cache unavailable, do not ask it again.
+        if cache_down:
+            stored = BYPASS
+        elif calls.failures:
+            stored = None
+        else:
+            stored = self.cache.get(cache_key)
         claimed = False
         if stored is None and not calls.failures:
             claimed = self.cache.claim(cache_key, self.build_wait_ms)

@@ -42,7 +42,9 @@ def flatten_errors(messages, prefix: str = ""):
         yield prefix.rstrip(".") or "_schema", list(messages)
         return
     for key, value in messages.items():
-        if key == "_schema" and prefix:  # the object itself is at fault, not a field of it
+        # The object itself is at fault, not a field of it (a field named "_schema" is
+        # reported like any other unknown field).
+        if key == "_schema" and prefix and value != ["Unknown field."]:
             yield prefix.rstrip("."), [str(v) for v in value]
             continue
         path = f"{prefix}{key}"

@@ -126,9 +126,13 @@ def redis_prefix(redis_url):
 
 @pytest.fixture
 def redis_client(redis_url):
-    return redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
 
 
 @pytest.fixture
 def redis_app(redis_url, redis_prefix):
-    return create_app(base_config(REDIS_URL=redis_url, CACHE_PREFIX=redis_prefix))
+    app = create_app(base_config(REDIS_URL=redis_url, CACHE_PREFIX=redis_prefix))
+    yield app
+    app.extensions["personalizer"].cache.client.connection_pool.disconnect()

@@ -189,7 +189,9 @@ CASES = [
         "symptoms.legs",
     ),
     case("60k-red-flag", under_limit(compact({"red_flags": [STRING_60K]})), 422, "red_flags.0"),
-    case("60k-unknown-key", under_limit(compact({KEY_60K: 1})), 422, KEY_60K),
+    # an error never grows much beyond the request: a long key is named by its first 120
+    # characters, and at most 50 fields are listed (the message gives the count)
+    case("60k-unknown-key", under_limit(compact({KEY_60K: 1})), 422, KEY_60K[:120]),
     case("60k-unknown-value", under_limit(compact({"note": STRING_60K})), 422, "note"),
     case("70k-string", over_limit(compact({"symptoms": {"legs": "s" * 70_000}})), 413),
     # encodings: JSON on the wire is UTF-8 (RFC 8259 section 8.1)
@@ -254,11 +256,9 @@ CASES = [
         422,
         "context.tracking",
     ),
-    case(
-        "6000-unknown-keys", under_limit(compact({f"k{i}": 0 for i in range(6000)})), 422, "k5999"
-    ),
-    # duplicate names: RFC 8259 leaves the meaning open; a parser picks one silently (orjson:
-    # the last), so a red flag can vanish between a gateway that reads the first and us
+    case("6000-unknown-keys", under_limit(compact({f"k{i}": 0 for i in range(6000)})), 422),
+    # duplicate names: RFC 8259 leaves the meaning open and common parsers silently keep the
+    # last one, so a red flag could vanish between a gateway that reads the first and us
     case(
         "duplicate-key-drops-red-flag",
         b'{"red_flags":["saddle_numbness"],"red_flags":[]}',
@@ -310,10 +310,10 @@ def test_deep_nesting_past_the_body_limit_is_400(roomy_client, data):
     started = time.perf_counter()
     response = roomy_client.post("/v1/pages", data=data, content_type=JSON)
     assert_error_shape(response, 400)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 2.0
 
 
-def test_unknown_dotted_or_reserved_keys_are_named(client):
+def test_field_named_like_the_schema_error_key_is_blamed_on_its_section(client):
     """A field named like marshmallow's own error key still gets a 422 that points into the
     right section (today it names the section, not ``alignment._schema``)."""
     response = client.post("/v1/pages", json={"alignment": {"_schema": 1}})
@@ -530,3 +530,13 @@ def test_gunicorn_content_length_over_limit_is_413(gunicorn_url):
     data = OVER_LIMIT_BODIES[0].values[0]
     response = RawResponse(http_request(gunicorn_url, PAGES_HEAD, data))
     assert_error_shape(response, 413)
+
+
+def test_a_422_lists_at_most_50_fields_and_counts_them_all(client):
+    body = compact({f"k{i}": 0 for i in range(6000)})
+    response = client.post("/v1/pages", data=body, content_type=JSON)
+    assert response.status_code == 422
+    payload = response.get_json()
+    assert len(payload["errors"]) == 50
+    assert "6000 field(s)" in payload["message"]
+    assert len(response.data) < len(body)
