@@ -12,18 +12,19 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import gunicorn  # noqa: E402
+
 PREFIX = "personalizer-bench:"
 LUA = """
 wrk.method = "POST"
@@ -42,12 +43,6 @@ request = function()
   return wrk.format(nil, nil, nil, body)
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wrk(url: str, body: str, seconds: int, connections: int, lua: str = LUA) -> dict:
@@ -92,51 +87,42 @@ def run(profile_json: str, seconds: int, connections: int = 16) -> dict:
         sys.exit("wrk is not installed: apt-get install wrk (make bench does it)")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     client = redis.Redis.from_url(redis_url)
-    port = free_port()
     env = {
-        **os.environ,
-        "BIND": f"127.0.0.1:{port}",
         "REDIS_URL": redis_url,
         "PERSONALIZER_CACHE_PREFIX": PREFIX,
         "PERSONALIZER_BENCH_ENDPOINTS": "true",
-        "PERSONALIZER_RATE_LIMIT_ENABLED": "false",
-        "PERSONALIZER_LOAD_PLUGINS": "red_flags,symptom_pattern,alignment,education,"
-        "calls_to_action,routine",
     }
-    gunicorn = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-    server = subprocess.Popen(
-        [*gunicorn, "--access-logfile", "/dev/null", "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        request = urllib.request.Request(
-            base + "/v1/pages", profile_json.encode(), {"Content-Type": "application/json"}
-        )
-        page = urllib.request.urlopen(request, timeout=5).read()
-        client.set(PREFIX + "bench-floor", page)
-        results = {
-            "hit": wrk(base + "/v1/pages", profile_json, seconds, connections),
-            "hit, new body each time": wrk(
-                base + "/v1/pages", profile_json, seconds, connections, LUA_FRESH
-            ),
-            "floor": wrk(base + "/bench/floor", profile_json, seconds, connections),
-            "uncached build": wrk(base + "/v1/pages?explain=1", profile_json, seconds, connections),
-        }
-        results["rss_mb"] = worker_rss_mb(server.pid)
-        results["page_bytes"] = len(page)
-        return results
+        with gunicorn(**env) as server:
+            return measure(
+                f"http://127.0.0.1:{server.port}",
+                server.pid,
+                profile_json,
+                seconds,
+                connections,
+                client,
+            )
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(15)
         keys = list(client.scan_iter(match=PREFIX + "*"))
         if keys:
             client.delete(*keys)
+
+
+def measure(base, pid, profile_json, seconds, connections, client) -> dict:
+    """The four scenarios one after another against one running server."""
+    request = urllib.request.Request(
+        base + "/v1/pages", profile_json.encode(), {"Content-Type": "application/json"}
+    )
+    page = urllib.request.urlopen(request, timeout=5).read()
+    client.set(PREFIX + "bench-floor", page)
+    results = {
+        "hit": wrk(base + "/v1/pages", profile_json, seconds, connections),
+        "hit, new body each time": wrk(
+            base + "/v1/pages", profile_json, seconds, connections, LUA_FRESH
+        ),
+        "floor": wrk(base + "/bench/floor", profile_json, seconds, connections),
+        "uncached build": wrk(base + "/v1/pages?explain=1", profile_json, seconds, connections),
+    }
+    results["rss_mb"] = worker_rss_mb(pid)
+    results["page_bytes"] = len(page)
+    return results

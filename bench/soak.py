@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -24,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench import population  # noqa: E402
-from tests.redis_tools import RedisServer, free_port  # noqa: E402
+from tests.redis_tools import RedisServer  # noqa: E402
+from tests.servers import gunicorn  # noqa: E402
 
 RATE = 50  # requests per second
 SECONDS = 60
@@ -40,36 +38,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         redis_server = RedisServer(Path(workdir))
         redis_server.start()
-        port = free_port()
-        env = {
-            **os.environ,
-            "BIND": f"127.0.0.1:{port}",
-            "REDIS_URL": redis_server.url(0),
-            "PERSONALIZER_RATE_LIMIT_ENABLED": "false",
-            "PERSONALIZER_LOAD_PLUGINS": "red_flags,symptom_pattern,alignment,education,"
-            "calls_to_action,routine",
-        }
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--config",
-                "gunicorn.conf.py",
-                "--access-logfile",
-                "/dev/null",
-                "wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-            stderr=subprocess.DEVNULL,
-        )
+        env = {"REDIS_URL": redis_server.url(0)}
         try:
-            time.sleep(2)
-            results = run(port, bodies, seconds, redis_server, kill_at, restart_at)
+            with gunicorn(**env) as server:
+                results = run(server.port, bodies, seconds, redis_server, kill_at, restart_at)
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(15)
             redis_server.stop()
     report(results, seconds, kill_at, restart_at, write=not quick)
 

@@ -1,7 +1,8 @@
 """Alignment: measured angles into named buckets, and the work each deviation calls for.
 
 Buckets follow the fact sheet (section 4): tilt and lordosis around published means with
-half a standard deviation each side, kyphosis above the usual 40 degree Cobb limit. The
+half a standard deviation each side; upper-back rounding counts from 50 degrees (the fact
+sheet's "marked"; 40-49 is common with age). The
 obliquity and forward-head cut-offs are our own (no verified degree norms exist); docs/safety.md
 says so.
 Posture values describe a person; they do not diagnose stenosis or predict symptoms.
@@ -25,11 +26,11 @@ LORDOSIS = [
     (72, "mild_excess"),
     (999, "marked_excess"),
 ]
-KYPHOSIS = [(40, "typical"), (999, "rounded")]
+KYPHOSIS = [(50, "typical"), (999, "rounded")]
 # Our own cut-offs, set well apart compared with a re-measurement's noise (about half a
 # degree or centimetre), so the same person does not flip between buckets.
 FORWARD_HEAD = [(5, "typical"), (999, "forward")]
-OBLIQUITY = [(2, "typical"), (5, "mild"), (999, "marked")]
+OBLIQUITY = [(3, "typical"), (5, "mild"), (999, "marked")]
 
 # The features the decision hooks below read: nothing else of ours splits the cache.
 READS_FEATURES = (
@@ -43,8 +44,8 @@ READS_FEATURES = (
 
 @hookimpl
 def personalizer_features(profile):
-    """Only what changes a decision: a typical value reads the same as no deviation, and
-    mild or marked rounding of the upper back are treated alike, so neither splits the cache."""
+    """Only what changes a decision: a typical value reads the same as no deviation, so it
+    does not split the cache."""
     a = profile.get("alignment", {})
     features = {"alignment_measured": True} if a else {}
     if "pelvic_tilt_deg" in a:

@@ -18,9 +18,7 @@ import pytest
 import redis
 
 from personalizer import create_app
-from personalizer.plugins import DEFAULT_PLUGINS
-
-BUILTINS = [name.rpartition(".")[2] for name in DEFAULT_PLUGINS]
+from personalizer.testing import BUILTINS
 
 EXAMPLE_PROFILE = {
     "alignment": {

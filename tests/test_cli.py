@@ -270,7 +270,8 @@ def test_diff_json_without_alignment(capsys, profile_file):
     diff = json.loads(capsys.readouterr().out)
     assert diff["triage"] == {"before": "assess", "after": "assess", "changed": False}
     removed = {entry["block"] for entry in diff["blocks"]["removed"]}
-    assert "section:posture-lever" in removed  # raised only because posture was measured
+    # proposed only because posture was measured (alignment_measured comes from alignment)
+    assert "cta:posture-therapy-programme" in removed
     assert diff["routine"]["removed"] or diff["routine"]["added"]
     assert diff["content_version"]["before"] == diff["content_version"]["after"]
 
@@ -289,12 +290,12 @@ def test_diff_without_the_triage_plugin_fails_safe(capsys, profile_file):
 
 
 def test_diff_with_another_content_dir(capsys, profile_file, content_copy):
-    (content_copy / "sections" / "posture-lever.md").unlink()
+    (content_copy / "sections" / "helps-cycling.md").unlink()
     argv = ["diff", str(profile_file), "--content-dir", str(content_copy), *ONLY_BUILTINS]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert f"diff: baseline vs content from {content_copy}" in out
-    assert "- removed section:posture-lever (was at " in out
+    assert "- removed section:helps-cycling (was at " in out
     assert "content version: " in out
 
 

@@ -7,18 +7,13 @@ sharing one Redis, must each get exactly their own page back.
 
 import http.client
 import json
-import os
 import random
-import signal
-import subprocess
-import sys
 import threading
-import time
 
 from personalizer import create_app
-from personalizer.config import ROOT
+from personalizer.schemas import ProfileSchema
 from tests.conftest import BUILTINS, base_config
-from tests.redis_tools import free_port
+from tests.servers import gunicorn
 
 REQUESTS = 10_000
 THREADS = 8
@@ -53,45 +48,17 @@ def test_no_page_is_ever_served_to_another_profile(redis_url, redis_prefix):
     profiles = [random_profile(rng) for _ in range(PROFILES)]
     settings = {"LOAD_PLUGINS": BUILTINS, "PLUGIN_BUDGET_MS": 1000}
     reference = create_app(base_config(**settings)).extensions["personalizer"]
-    from personalizer.schemas import ProfileSchema
-
     expected = []
     for profile in profiles:
         served = reference.serve(ProfileSchema().load(profile))
         expected.append(served.body)
     assert len(set(expected)) > 50, "the profiles should lead to many different pages"
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "3",
-        "REDIS_URL": redis_url,
-        "PERSONALIZER_CACHE_PREFIX": redis_prefix,
-        "PERSONALIZER_LOAD_PLUGINS": ",".join(BUILTINS),
-        "PERSONALIZER_PLUGIN_BUDGET_MS": "1000",
-        "PERSONALIZER_RATE_LIMIT_ENABLED": "false",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "gunicorn.conf.py",
-            "--access-logfile",
-            "/dev/null",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
     mismatches, statuses, caches = [], {}, {}
     lock = threading.Lock()
     order = [rng.randrange(PROFILES) for _ in range(REQUESTS)]
 
-    def worker(chunk):
+    def worker(port, chunk):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         for index in chunk:
             conn.request(
@@ -110,29 +77,22 @@ def test_no_page_is_ever_served_to_another_profile(redis_url, redis_prefix):
                     mismatches.append(index)
         conn.close()
 
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            try:
-                probe.request("GET", "/healthz")
-                probe.getresponse().read()
-                break
-            except OSError:
-                time.sleep(0.1)
-            finally:
-                probe.close()
+    server_env = {
+        "WEB_CONCURRENCY": "3",
+        "REDIS_URL": redis_url,
+        "PERSONALIZER_CACHE_PREFIX": redis_prefix,
+        "PERSONALIZER_PLUGIN_BUDGET_MS": "1000",
+    }
+    with gunicorn(**server_env) as server:
         threads = [
-            threading.Thread(target=worker, args=(order[n::THREADS],)) for n in range(THREADS)
+            threading.Thread(target=worker, args=(server.port, order[n::THREADS]))
+            for n in range(THREADS)
         ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=240)
         assert not any(thread.is_alive() for thread in threads), "requests did not finish"
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(15)
     assert statuses == {200: REQUESTS}
     assert mismatches == []
     assert caches.get("hit", 0) > REQUESTS // 2, caches

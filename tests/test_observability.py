@@ -52,3 +52,17 @@ def test_logs_hold_no_profile_values(app, caplog):
     text = caplog.text + "\n".join(lines)
     assert "17.123" not in text and "99.123" not in text
     assert all(json.loads(line)["level"] for line in lines)
+
+
+def test_redis_credentials_are_never_logged(caplog):
+    from personalizer import create_app
+    from tests.conftest import base_config
+
+    app = create_app(base_config(REDIS_URL="redis://reader:s3cret-pw@127.0.0.1:1/0"))
+    client = app.test_client()
+    with caplog.at_level(logging.DEBUG):
+        for _ in range(3):
+            assert client.post("/v1/pages", json=EXAMPLE_PROFILE).status_code == 200
+        client.get("/readyz")
+    assert caplog.records, "the Redis failures were logged"
+    assert "s3cret-pw" not in caplog.text

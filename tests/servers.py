@@ -1,0 +1,65 @@
+"""The service under gunicorn, as in production, on a free loopback port: for the isolation
+test, the HTTP benchmark and the soak. Stops by itself when the block ends."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from personalizer.config import ROOT
+from personalizer.testing import BUILTINS
+from tests.redis_tools import free_port
+
+
+@dataclass(frozen=True)
+class Server:
+    port: int
+    pid: int
+
+
+def healthy(port: int) -> bool:
+    probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+    try:
+        probe.request("GET", "/healthz")
+        return probe.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+@contextmanager
+def gunicorn(**env: str) -> Iterator[Server]:
+    """gunicorn.conf.py with the built-in plugins only and no rate limit, plus ``env``."""
+    port = free_port()
+    settings = {
+        **os.environ,
+        "BIND": f"127.0.0.1:{port}",
+        "PERSONALIZER_LOAD_PLUGINS": ",".join(BUILTINS),
+        "PERSONALIZER_RATE_LIMIT_ENABLED": "false",
+        **env,
+    }
+    command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
+    process = subprocess.Popen(
+        [*command, "--access-logfile", "/dev/null", "wsgi:app"],
+        cwd=ROOT,
+        env=settings,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not healthy(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not start")
+            time.sleep(0.1)
+        yield Server(port, process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(15)
