@@ -163,8 +163,14 @@ class Pages(MethodView):
 class Plugins(MethodView):
     @blp.response(200, PluginSchema(many=True))
     def get(self):
-        """Every plugin: name, version, source, hooks, and whether it is enabled"""
-        return service().engine.host.listing()
+        """Every plugin: name, version, source, hooks, whether it is enabled, and for how
+        many more seconds it is quarantined after repeated failures (this worker)"""
+        engine = service().engine
+        quarantined = engine.runner.quarantine.state()
+        return [
+            {**entry, "quarantined_s": quarantined.get(entry["name"])}
+            for entry in engine.host.listing()
+        ]
 
 
 @blp.route("/content")

@@ -24,7 +24,6 @@ from personalizer.hookcalls import CallLog, HookRunner, Malformed
 from personalizer.schemas import TRIAGE_LEVELS
 
 CORE_FEATURES = ("red_flags", "channel", "locale", "minutes", "partner")
-KIND_ORDER = {"alert": 0, "section": 1, "exercise": 2, "cta": 3}
 
 
 @dataclass
@@ -232,7 +231,6 @@ class Engine:
         policy = policy or self.policy
         deadline = time.monotonic() + self.deadline_s
         catalog = self.catalog
-        trace: dict = {}
 
         view = freeze(features)  # what plugins see; the engine keeps reading its own copy
         level, triage_entries, triage_ran, overridden = self._triage(view, calls, deadline)
@@ -301,7 +299,7 @@ class Engine:
                 "items": [entry.as_dict() for entry in entries],
             },
         }
-        trace.update(
+        trace = dict(
             placement=_placement(page["blocks"], scores, vetoed, catalog),
             triage_overridden=overridden,
             candidates=candidates_trace,

@@ -16,8 +16,6 @@ from personalizer.engine import Built, Engine
 from personalizer.hookcalls import CallLog
 from personalizer.partners import Partner, Registry
 
-FORMATS = ("json", "html")
-
 
 @dataclass
 class Served:

@@ -216,6 +216,7 @@ class PluginSchema(ma.Schema):
     hooks = fields.List(fields.String(), required=True)
     enabled = fields.Boolean(required=True)
     error = fields.String(allow_none=True)
+    quarantined_s = fields.Float(allow_none=True)
 
 
 class CatalogItemSchema(ma.Schema):

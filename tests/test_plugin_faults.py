@@ -365,6 +365,9 @@ def test_plugin_failing_five_times_in_a_row_is_quarantined():
         assert plugin.calls == 5, "a quarantined plugin is not called"
         oracle.assert_page(trace, profile)
     assert post(client, profile).status_code == 200
+    listed = {p["name"]: p for p in client.get("/v1/plugins").get_json()}
+    assert 0 < listed["flaky"]["quarantined_s"] <= 60
+    assert listed["red_flags"]["quarantined_s"] is None
 
 
 def test_quarantine_ends_after_its_time():
