@@ -11,8 +11,11 @@ $(VENV)/.installed: pyproject.toml examples/hello-plugin/pyproject.toml scripts/
 	$(PY) -m pip install --quiet -e '.[test]'
 	# The example plugin package is part of the test run (its own tests use personalizer.testing).
 	$(PY) -m pip install --quiet -e examples/hello-plugin
-	# The browser tests (tests/test_browser.py) drive Debian's chromium.
+	# The browser tests (tests/test_browser.py) drive Debian's chromium; the Redis fault and
+	# cluster tests start private redis-server nodes and use redis-cli.
 	sh scripts/install-chromium.sh
+	command -v redis-server >/dev/null && command -v redis-cli >/dev/null || \
+		(apt-get update && apt-get install -y --no-install-recommends redis-server redis-tools)
 	touch $@
 
 install: $(VENV)/.installed

@@ -111,7 +111,11 @@ def init_service(app: Flask, metrics: observability.Metrics) -> None:
         if cfg["CACHE_KEY_SECRET"] == config.DEV_SECRET:
             log.warning("CACHE_KEY_SECRET is the development default; set a secret")
         cache = RedisCache.from_url(
-            cfg["REDIS_URL"], cfg["CACHE_PREFIX"], int(cfg["CACHE_TTL"]), cfg["REDIS_TIMEOUT_S"]
+            cfg["REDIS_URL"],
+            cfg["CACHE_PREFIX"],
+            int(cfg["CACHE_TTL"]),
+            cfg["REDIS_TIMEOUT_S"],
+            cluster=cfg["REDIS_CLUSTER"],
         )
     else:
         cache = LocalCache(cfg["LOCAL_CACHE_SIZE"], cfg["CACHE_TTL"])

@@ -18,6 +18,7 @@ from collections import OrderedDict
 
 import redis
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
 from redis.retry import Retry
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,13 @@ class RedisCache:
         self._open_until = 0.0
 
     @classmethod
-    def from_url(cls, url: str, prefix: str, ttl: int, timeout: float = 0.25) -> RedisCache:
-        client = redis.Redis.from_url(
+    def from_url(
+        cls, url: str, prefix: str, ttl: int, timeout: float = 0.25, cluster: bool = False
+    ) -> RedisCache:
+        """A client for one server, or for a Redis Cluster (``cluster``) found from one
+        of its nodes; every call here touches a single key, so any slot layout works."""
+        factory = RedisCluster.from_url if cluster else redis.Redis.from_url
+        client = factory(
             url,
             socket_connect_timeout=timeout,
             socket_timeout=timeout,

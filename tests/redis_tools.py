@@ -53,10 +53,11 @@ class RedisServer:
     one URL sees when Redis is restarted.
     """
 
-    def __init__(self, workdir: Path, port: int | None = None):
+    def __init__(self, workdir: Path, port: int | None = None, extra: tuple[str, ...] = ()):
         self.binary = redis_server_binary()
         self.workdir = Path(workdir)
         self.port = port or free_port()
+        self.extra = extra
         self.proc: subprocess.Popen | None = None
 
     def url(self, db: int = 0) -> str:
@@ -78,6 +79,7 @@ class RedisServer:
             "--dir", str(self.workdir),
             "--daemonize", "no",
             "--loglevel", "warning",
+            *self.extra,
         ]  # fmt: skip
         self.proc = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.workdir
