@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import time
 from dataclasses import dataclass, field, replace
 from html import escape
-from types import MappingProxyType
 
 import orjson
 
-from personalizer import routine, safety
+from personalizer import results, routine, safety
 from personalizer.content import Catalog, ContentError
 from personalizer.hookcalls import CallLog, HookRunner, Malformed
-from personalizer.schemas import TRIAGE_LEVELS
 
 CORE_FEATURES = ("red_flags", "channel", "locale", "minutes", "partner")
 
@@ -79,81 +76,6 @@ class Built:
     trace: dict = field(default_factory=dict)
 
 
-def freeze(value):
-    """A read-only copy for plugins: a hook cannot change what the engine or the next plugin
-    sees (mappings become read-only proxies, lists become tuples)."""
-    if isinstance(value, dict):
-        return MappingProxyType({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(freeze(v) for v in value)
-    return value
-
-
-# Validators of hook results: each returns a clean copy or raises Malformed. Whatever passes
-# must encode to JSON (no lone surrogates, no integer beyond what JSON readers keep exact).
-
-MAX_INT = 2**53
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _is_feature_value(value) -> bool:
-    if isinstance(value, list | tuple):
-        return all(isinstance(v, str) and _encodable(v) for v in value)
-    if isinstance(value, str):
-        return _encodable(value)
-    if isinstance(value, bool) or value is None:
-        return True
-    if isinstance(value, int):
-        return abs(value) <= MAX_INT
-    if isinstance(value, float):
-        return math.isfinite(value)
-    return False
-
-
-def valid_features(result) -> dict:
-    if not isinstance(result, dict):
-        raise Malformed("features must be a dict")
-    for key, value in result.items():
-        if not isinstance(key, str) or not _encodable(key) or not _is_feature_value(value):
-            raise Malformed("a feature is not a string, number, boolean or list of strings")
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in result.items()}
-
-
-def _records(result, required: dict) -> list[dict]:
-    if not isinstance(result, list | tuple):
-        raise Malformed("expected a list")
-    clean = []
-    for entry in result:
-        if not isinstance(entry, dict):
-            raise Malformed("expected a list of dicts")
-        for name, check in required.items():
-            if not check(entry.get(name)):
-                raise Malformed(f"bad or missing {name!r}")
-        clean.append({name: entry[name] for name in required})
-    return clean
-
-
-def _text(value) -> bool:
-    return isinstance(value, str) and 0 < len(value.strip()) <= 300 and _encodable(value)
-
-
-def _score(value) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return math.isfinite(value) and abs(value) <= MAX_INT
-
-
-def valid_triage(result) -> list[dict]:
-    return _records(result, {"flag": _text, "level": lambda v: v in TRIAGE_LEVELS, "reason": _text})
-
-
 class Engine:
     def __init__(
         self,
@@ -195,12 +117,15 @@ class Engine:
         """Merge every plugin's features, set the core ones the engine owns, and keep only
         those the decision hooks read (see PluginHost.feature_reads)."""
         merged: dict = {}
-        results = self.runner.call(
-            "personalizer_features", {"profile": freeze(profile)}, valid_features, calls
+        answers = self.runner.call(
+            "personalizer_features",
+            {"profile": results.freeze(profile)},
+            results.valid_features,
+            calls,
         )
         # Built-in features come first, so no other plugin can override one (and lift a veto).
         builtin = {name for name, info in self.host.infos.items() if info.source == "built-in"}
-        for _plugin, result in sorted(results, key=lambda r: r[0] not in builtin):
+        for _plugin, result in sorted(answers, key=lambda r: r[0] not in builtin):
             for key, value in result.items():
                 merged.setdefault(key, value)
         context = profile.get("context", {})
@@ -232,7 +157,7 @@ class Engine:
         deadline = time.monotonic() + self.deadline_s
         catalog = self.catalog
 
-        view = freeze(features)  # what plugins see; the engine keeps reading its own copy
+        view = results.freeze(features)  # what plugins see; the engine keeps reading its own copy
         level, triage_entries, triage_ran, overridden = self._triage(view, calls, deadline)
         failsafe = not triage_ran
         scores, reasons, candidates_trace = self._candidates(view, calls, deadline)
@@ -312,13 +237,13 @@ class Engine:
         return Built(page, calls, degraded=bool(calls.failures), trace=trace)
 
     def _triage(self, features, calls, deadline):
-        results = self.runner.call(
-            "personalizer_triage", {"features": features}, valid_triage, calls, deadline
+        answers = self.runner.call(
+            "personalizer_triage", {"features": features}, results.valid_triage, calls, deadline
         )
         ran = any(c.ok for c in calls.calls if c.hook == "personalizer_triage")
         entries: dict[str, dict] = {}
         overridden = []
-        for plugin, result in results:
+        for plugin, result in answers:
             for entry in result:
                 flag, level = entry["flag"], entry["level"]
                 # The contract fixes the level of its own red flags, whatever a plugin says;
@@ -389,7 +314,9 @@ class Engine:
         catalog = self.catalog
 
         def validate(result):
-            picks = _records(result, {"id": _text, "score": _score, "reason": _text})
+            picks = results.records(
+                result, {"id": results.text, "score": results.score, "reason": results.text}
+            )
             unknown = [p["id"] for p in picks if p["id"] not in catalog]
             if unknown:
                 raise Malformed(f"unknown content ids {unknown[:3]}")
@@ -419,7 +346,7 @@ class Engine:
         catalog = self.catalog
 
         def validate(result):
-            vetoes = _records(result, {"id": _text, "reason": _text})
+            vetoes = results.records(result, {"id": results.text, "reason": results.text})
             unknown = [v["id"] for v in vetoes if v["id"] not in catalog]
             if unknown:
                 raise Malformed(f"unknown content ids {unknown[:3]}")

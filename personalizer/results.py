@@ -1,0 +1,86 @@
+"""Checking what plugins return, and freezing what they are given.
+
+Every hook result passes a validator here before the engine uses it: one that does not fit
+raises ``Malformed`` and the plugin is left out of that page. Whatever passes can be encoded
+as JSON (no lone surrogates, no integer beyond what JSON readers keep exact).
+"""
+
+from __future__ import annotations
+
+import math
+from types import MappingProxyType
+
+from personalizer.hookcalls import Malformed
+from personalizer.schemas import TRIAGE_LEVELS
+
+
+def freeze(value):
+    """A read-only copy for plugins: a hook cannot change what the engine or the next plugin
+    sees (mappings become read-only proxies, lists become tuples)."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+MAX_INT = 2**53
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_feature_value(value) -> bool:
+    if isinstance(value, list | tuple):
+        return all(isinstance(v, str) and _encodable(v) for v in value)
+    if isinstance(value, str):
+        return _encodable(value)
+    if isinstance(value, bool) or value is None:
+        return True
+    if isinstance(value, int):
+        return abs(value) <= MAX_INT
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return False
+
+
+def valid_features(result) -> dict:
+    if not isinstance(result, dict):
+        raise Malformed("features must be a dict")
+    for key, value in result.items():
+        if not isinstance(key, str) or not _encodable(key) or not _is_feature_value(value):
+            raise Malformed("a feature is not a string, number, boolean or list of strings")
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in result.items()}
+
+
+def records(result, required: dict) -> list[dict]:
+    if not isinstance(result, list | tuple):
+        raise Malformed("expected a list")
+    clean = []
+    for entry in result:
+        if not isinstance(entry, dict):
+            raise Malformed("expected a list of dicts")
+        for name, check in required.items():
+            if not check(entry.get(name)):
+                raise Malformed(f"bad or missing {name!r}")
+        clean.append({name: entry[name] for name in required})
+    return clean
+
+
+def text(value) -> bool:
+    return isinstance(value, str) and 0 < len(value.strip()) <= 300 and _encodable(value)
+
+
+def score(value) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and abs(value) <= MAX_INT
+
+
+def valid_triage(result) -> list[dict]:
+    return records(result, {"flag": text, "level": lambda v: v in TRIAGE_LEVELS, "reason": text})
