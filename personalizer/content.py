@@ -89,6 +89,8 @@ class DoseSchema(ma.Schema):
     hold_s = ma.fields.Integer(validate=ma.validate.Range(0, 120), load_default=0)
     minutes = ma.fields.Integer(validate=ma.validate.Range(1, 60))
     per_day = ma.fields.Integer(validate=ma.validate.Range(1, 5), load_default=1)
+    # Strength work is dosed on some days of the week (fact sheet section 3: 2-3 times).
+    days_per_week = ma.fields.Integer(validate=ma.validate.Range(1, 7), load_default=7)
     each_side = ma.fields.Boolean(load_default=False)
 
     @ma.validates_schema

@@ -27,7 +27,9 @@ def dose_text(dose: dict) -> str:
         if dose.get("each_side"):
             text += ", each side"
     per_day = dose.get("per_day", 1)
-    return text + (", once a day" if per_day == 1 else f", {per_day} times a day")
+    text += ", once a day" if per_day == 1 else f", {per_day} times a day"
+    days = dose.get("days_per_week", 7)
+    return text if days == 7 else text + f", {days} days a week"
 
 
 _env.globals["dose_text"] = dose_text

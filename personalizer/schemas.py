@@ -169,6 +169,7 @@ class DoseSchema(ma.Schema):
     hold_s = fields.Integer()
     minutes = fields.Integer()
     per_day = fields.Integer()
+    days_per_week = fields.Integer()
     each_side = fields.Boolean()
 
 

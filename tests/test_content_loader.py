@@ -92,7 +92,14 @@ def test_the_fixture_catalog_is_valid(tmp_path):
     assert catalog.stale == []
     exercise = catalog["ex-a"]
     assert exercise.path == "content/exercises/ex-a.md"
-    assert exercise.dose == {"sets": 2, "reps": 8, "hold_s": 3, "each_side": True, "per_day": 1}
+    assert exercise.dose == {
+        "sets": 2,
+        "reps": 8,
+        "hold_s": 3,
+        "each_side": True,
+        "per_day": 1,
+        "days_per_week": 7,
+    }
     assert catalog["sec-a"].priority == 50  # the default
 
 

@@ -128,3 +128,13 @@ def test_html_and_json_are_cached_apart(client):
     html = post(client, EXAMPLE_PROFILE, headers={"Accept": "text/html"})
     assert html.headers["X-Cache"] == "miss"
     assert html.mimetype == "text/html"
+
+
+def test_strength_work_is_dosed_on_some_days_of_the_week(client):
+    page = post(client, EXAMPLE_PROFILE).get_json()
+    bridge = next(b for b in page["blocks"] if b["id"] == "bridge")
+    assert bridge["dose"]["days_per_week"] == 3
+    entry = next(i for i in page["routine"]["items"] if i["id"] == "bridge")
+    assert entry["days_per_week"] == 3
+    html = post(client, EXAMPLE_PROFILE, headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "3 days a week" in html
