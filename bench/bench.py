@@ -153,6 +153,34 @@ def http_table(example_json: str) -> list[str]:
     return lines
 
 
+WORKER_MODELS = {
+    "2 sync workers (chosen)": {"WEB_CONCURRENCY": "2"},
+    "4 sync workers": {"WEB_CONCURRENCY": "4"},
+    "2 gthread workers x 4 threads": {
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_WORKER_CLASS": "gthread",
+        "GUNICORN_THREADS": "4",
+    },
+}
+
+
+def worker_model_table(example_json: str) -> list[str]:
+    """Cache hits under each gunicorn worker model, rounds interleaved, medians kept."""
+    import http_bench
+
+    rounds = 1 if QUICK else 3
+    seconds = 2 if QUICK else 5
+    samples = {name: [] for name in WORKER_MODELS}
+    for _ in range(rounds):
+        for name, env in WORKER_MODELS.items():
+            samples[name].append(http_bench.hits_only(example_json, seconds, env))
+    lines = ["| gunicorn | hits/s | p50 ms | p99 ms |", "|---|---|---|---|"]
+    for name, rows in samples.items():
+        m = {k: statistics.median(r[k] for r in rows) for k in ("rps", "p50", "p99")}
+        lines.append(f"| {name} | {m['rps']:,.0f} | {m['p50']:.2f} | {m['p99']:.2f} |")
+    return lines
+
+
 def redis_bytes_per_page(people: list[dict]) -> float:
     """Store pages of a sample in Redis (db 14, own prefix) and measure the memory they take."""
     import os
@@ -219,6 +247,7 @@ def main() -> None:
     steady = sum(service.serve(SCHEMA.load(p)).cache == "hit" for p in fresh) / len(fresh)
 
     http = http_table(orjson.dumps(example).decode())
+    models = worker_model_table(orjson.dumps(example).decode())
     lines = [
         "# Performance",
         "",
@@ -231,6 +260,13 @@ def main() -> None:
         " trace.",
         "",
         *http,
+        "",
+        "### Worker model",
+        "",
+        "Cache hits of the same profile under three gunicorn configurations. Sync workers"
+        " also keep the plugin time budget (SIGALRM needs the main thread).",
+        "",
+        *models,
         "",
         "## Miss: building a page in-process (median per page)",
         "",

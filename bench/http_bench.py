@@ -82,6 +82,25 @@ def worker_rss_mb(master_pid: int) -> list[float]:
     return sizes
 
 
+def hits_only(profile_json: str, seconds: int, env: dict, connections: int = 16) -> dict:
+    """Cache hits under another gunicorn configuration (worker model comparison)."""
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with gunicorn(REDIS_URL=redis_url, PERSONALIZER_CACHE_PREFIX=PREFIX, **env) as server:
+            base = f"http://127.0.0.1:{server.port}"
+            request = urllib.request.Request(
+                base + "/v1/pages", profile_json.encode(), {"Content-Type": "application/json"}
+            )
+            urllib.request.urlopen(request, timeout=5).read()
+            return wrk(base + "/v1/pages", profile_json, seconds, connections)
+    finally:
+        keys = list(client.scan_iter(match=PREFIX + "*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
 def run(profile_json: str, seconds: int, connections: int = 16) -> dict:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk (make bench does it)")
