@@ -1,8 +1,8 @@
 """gunicorn settings for production and ``make run``.
 
-Sync workers: `make bench` measures two sync workers against four and against gthread on this
-2-core machine (docs/performance.md, as DESIGN section 5 found), and the plugin time budget
-uses SIGALRM, which needs the main thread.
+Two sync workers: on this 2-core machine `make bench` measures four sync workers within noise
+of two (using twice the memory) and gthread at half their hit rate (docs/performance.md), and
+the plugin time budget uses SIGALRM, which needs the main thread.
 """
 
 import os
