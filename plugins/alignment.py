@@ -104,26 +104,29 @@ GOAL_WORDS = {
 @hookimpl
 def personalizer_candidates(features, catalog):
     """One pick per item: the strongest deviation it addresses, a little more for each further
-    one, and a bonus when it is among the most specific items for a deviation, so that
-    one-sided work for uneven hips is not crowded out by all-round exercises."""
+    one, and as much again for the most specific exercises of a deviation (those addressing
+    the fewest things), so that one-sided work for uneven hips is not crowded out by
+    all-round exercises."""
     found = deviations(features)
     if not found:
         return []
     items = catalog.of_kind("exercise") + catalog.of_kind("section")
-    specific = set()
-    for word, _, _ in found:
+    specific: dict[str, int] = {}  # item id -> the strength of the deviation it is made for
+    for word, strength, _ in found:
         matching = [i for i in items if i.kind == "exercise" and word in i.addresses]
         breadth = {i.id: len(set(i.addresses) - {"general", "always"}) for i in matching}
         if breadth:
             narrowest = min(breadth.values())
-            specific |= {i for i, n in breadth.items() if n == narrowest}
+            for item_id, n in breadth.items():
+                if n == narrowest:
+                    specific[item_id] = max(specific.get(item_id, 0), strength)
     picks = []
     for item in items:
         met = [(strength, reason) for word, strength, reason in found if word in item.addresses]
         if not met:
             continue
         met.sort(reverse=True)
-        score = met[0][0] + 0.25 * (len(met) - 1) + (1 if item.id in specific else 0)
+        score = met[0][0] + 0.25 * (len(met) - 1) + specific.get(item.id, 0)
         reason = "; ".join(r for _, r in met)
         if item.kind == "exercise":
             reason += f"; {GOAL_WORDS.get(item.goal, 'it addresses this')}"

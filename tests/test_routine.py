@@ -351,20 +351,11 @@ def test_marked_obliquity_brings_work_for_uneven_hips(routine_client, catalog, n
     assert not missing, missing
 
 
-# A known weakness, kept as a strict xfail so it turns into a failure the day it passes.
-OBLIQUITY_TAGS = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "besides the summed alignment scores, content tags symmetric exercises with obliquity "
-        "(sit-to-stand, bridge, abdominal-draw-in): sit-to-stand, also raised for short "
-        "walking, takes the glutes slot, and routine.fill's goal pass fills all 8 slots"
-    ),
-)
 SIDE_AWARE_CASES = [
     "right-high",
     "left-high",
     "with-anterior-tilt",
-    pytest.param("design-example-symptoms", marks=OBLIQUITY_TAGS),
+    "design-example-symptoms",
 ]
 
 
