@@ -6,6 +6,12 @@ the plugin time budget uses SIGALRM, which needs the main thread.
 """
 
 import os
+import tempfile
+
+# Prometheus counts from every worker: each writes its values to files in this directory and
+# /metrics adds them up. It must be set before the workers import prometheus_client.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="personalizer-metrics-")
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -18,3 +24,10 @@ keepalive = 2
 max_requests = 5000
 max_requests_jitter = 500
 accesslog = "-"
+
+
+def child_exit(server, worker):
+    """A recycled or crashed worker's live values leave the sum; its counts stay."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

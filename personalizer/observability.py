@@ -1,7 +1,8 @@
 """Request ids, security headers, Prometheus metrics and JSON logs.
 
-Metrics live in a registry of the app's own (one per process: with several gunicorn workers,
-each worker reports its own counts; scrape through a multiprocess collector if needed).
+Metrics live in a registry of the app's own. Under gunicorn (gunicorn.conf.py sets
+``PROMETHEUS_MULTIPROC_DIR``) every worker also writes its values to files there, and
+``/metrics`` reports the sum over all workers, whichever worker answers the scrape.
 No log line and no metric label carries a value of the profile.
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
 import time
 import uuid
 
 from flask import Flask, Response, g, request
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -108,7 +110,11 @@ def init_app(app: Flask, metrics: Metrics) -> None:
 
     @app.get("/metrics")
     def metrics_endpoint():
-        return Response(generate_latest(metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+        registry = metrics.registry
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 
 def configure_logging(level: str = "INFO") -> None:

@@ -66,3 +66,32 @@ def test_redis_credentials_are_never_logged(caplog):
         client.get("/readyz")
     assert caplog.records, "the Redis failures were logged"
     assert "s3cret-pw" not in caplog.text
+
+
+def test_metrics_add_up_over_gunicorn_workers():
+    """Whichever worker answers the scrape, /metrics counts the requests of all of them."""
+    import http.client
+    import re
+
+    from tests.servers import gunicorn
+
+    with gunicorn(WEB_CONCURRENCY="2") as server:
+        for _ in range(40):
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            conn.request("GET", "/v1/content")
+            conn.getresponse().read()
+            conn.close()
+        totals = set()
+        for _ in range(6):
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            conn.request("GET", "/metrics")
+            text = conn.getresponse().read().decode()
+            conn.close()
+            line = re.search(
+                r'^personalizer_requests_total\{[^}]*route="/v1/content"[^}]*status="200"[^}]*\}'
+                r" ([\d.]+)$",
+                text,
+                re.M,
+            )
+            totals.add(float(line.group(1)))
+    assert totals == {40.0}
