@@ -48,16 +48,6 @@ def rate_limit() -> str:
     return (partner and partner.rate_limit) or current_app.config["RATE_LIMIT"]
 
 
-def _storage_uri(url: str | None, cluster: bool) -> str:
-    """The limiter's storage: the same Redis as the cache (the limits library names a
-    cluster ``redis+cluster://``), or per-process memory without one."""
-    if not url:
-        return "memory://"
-    if cluster:
-        return "redis+cluster://" + url.split("://", 1)[1].split("/", 1)[0]
-    return url
-
-
 def _not_pages() -> bool:
     return request.endpoint != "v1.Pages" or request.method != "POST"
 
@@ -74,7 +64,7 @@ def init_app(app: Flask) -> None:
         default_limits_exempt_when=_not_pages,
         headers_enabled=True,
         strategy="fixed-window",
-        storage_uri=_storage_uri(url, cfg["REDIS_CLUSTER"]),
+        storage_uri=url or "memory://",  # the limits library reads the same URL schemes
         storage_options={"socket_timeout": timeout, "socket_connect_timeout": timeout}
         if url
         else {},

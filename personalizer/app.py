@@ -115,7 +115,6 @@ def init_service(app: Flask, metrics: observability.Metrics) -> None:
             cfg["CACHE_PREFIX"],
             int(cfg["CACHE_TTL"]),
             cfg["REDIS_TIMEOUT_S"],
-            cluster=cfg["REDIS_CLUSTER"],
         )
     else:
         cache = LocalCache(cfg["LOCAL_CACHE_SIZE"], cfg["CACHE_TTL"])

@@ -20,6 +20,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +88,13 @@ class RedisCache:
         self._open_until = 0.0
 
     @classmethod
-    def from_url(
-        cls, url: str, prefix: str, ttl: int, timeout: float = 0.25, cluster: bool = False
-    ) -> RedisCache:
-        """A client for one server, or for a Redis Cluster (``cluster``) found from one
-        of its nodes; every call here touches a single key, so any slot layout works."""
-        factory = RedisCluster.from_url if cluster else redis.Redis.from_url
-        client = factory(
-            url,
+    def from_url(cls, url: str, prefix: str, ttl: int, timeout: float = 0.25) -> RedisCache:
+        """A client for the URL's kind of deployment, with the same schemes the rate limiter
+        understands: ``redis://`` (one server), ``redis+cluster://host:port`` (a Redis
+        Cluster, found from one of its nodes) or ``redis+sentinel://host:port[,host:port]/name``
+        (the master Sentinel names). Every call here touches one key, so any slot layout works.
+        """
+        settings = dict(
             socket_connect_timeout=timeout,
             socket_timeout=timeout,
             # redis-py's default retries with backoff would hold a request for seconds.
@@ -102,6 +102,16 @@ class RedisCache:
             retry_on_timeout=False,
             health_check_interval=30,
         )
+        scheme, _, rest = url.partition("://")
+        if scheme == "redis+cluster":
+            client = RedisCluster.from_url("redis://" + rest, **settings)
+        elif scheme == "redis+sentinel":
+            hosts, _, service = rest.partition("/")
+            sentinels = [(h, int(p)) for h, _, p in (a.rpartition(":") for a in hosts.split(","))]
+            sentinel = Sentinel(sentinels, socket_timeout=timeout, socket_connect_timeout=timeout)
+            client = sentinel.master_for(service, **settings)
+        else:
+            client = redis.Redis.from_url(url, **settings)
         return cls(client, prefix, ttl)
 
     def _available(self) -> bool:

@@ -17,7 +17,6 @@ DEFAULTS = {
     "ALLOW_STALE_CONTENT": False,
     "REDIS_URL": None,
     "REDIS_TIMEOUT_S": 0.25,
-    "REDIS_CLUSTER": False,
     "CACHE_PREFIX": "personalizer:page:",
     "CACHE_TTL": 3600,
     "LOCAL_CACHE_SIZE": 2048,

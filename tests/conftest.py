@@ -117,9 +117,11 @@ def redis_prefix(redis_url):
     prefix = f"personalizer-test:{uuid.uuid4().hex[:12]}:"
     yield prefix
     client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=prefix + "*"))
+    # The rate limiter's counters carry the limits library's own prefix before ours.
+    keys = [*client.scan_iter(match=prefix + "*"), *client.scan_iter(match=f"LIMITS:*{prefix}*")]
     if keys:
         client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture

@@ -60,16 +60,14 @@ def cluster(tmp_path_factory):
                 pytest.fail("the Redis Cluster did not reach state ok")
             time.sleep(0.2)
         client.close()
-        yield f"redis://127.0.0.1:{nodes[0].port}/0"
+        yield f"redis+cluster://127.0.0.1:{nodes[0].port}"
     finally:
         for node in nodes:
             node.stop(kill=True)
 
 
 def test_pages_are_cached_in_a_cluster(cluster):
-    config = base_config(
-        REDIS_URL=cluster, REDIS_CLUSTER=True, CACHE_PREFIX="personalizer-test:", BUILD_WAIT_MS=500
-    )
+    config = base_config(REDIS_URL=cluster, CACHE_PREFIX="personalizer-test:", BUILD_WAIT_MS=500)
     apps = create_app(config), create_app(config)
     one, two = apps[0].test_client(), apps[1].test_client()
     profiles = [EXAMPLE_PROFILE, {}, {"red_flags": ["fever"]}, {"symptoms": {"pain_score": 9}}]
@@ -79,19 +77,22 @@ def test_pages_are_cached_in_a_cluster(cluster):
         assert (first.status_code, first.headers["X-Cache"]) == (200, "miss")
         assert (second.status_code, second.headers["X-Cache"]) == (200, "hit")
         assert second.data == first.data
-    client = RedisCluster.from_url(cluster)
-    keys = list(client.scan_iter(match="personalizer-test:*", target_nodes=RedisCluster.ALL_NODES))
+    client = RedisCluster.from_url(cluster.replace("redis+cluster", "redis"))
+    keys = [
+        key
+        for node in client.get_nodes()
+        for key in node.redis_connection.scan_iter(match="personalizer-test:*")
+    ]
     assert len(keys) == len(profiles)
     assert not [k for k in keys if b":lock:" in k]
     assert one.get("/readyz").get_json()["checks"]["cache"] == "ok"
-    client.close()
+    client.disconnect_connection_pools()
     close(*apps)
 
 
 def test_rate_limits_in_a_cluster(cluster):
     config = base_config(
         REDIS_URL=cluster,
-        REDIS_CLUSTER=True,
         CACHE_PREFIX="personalizer-test-limits:",
         RATE_LIMIT_ENABLED=True,
         RATE_LIMIT="2 per minute",
@@ -100,10 +101,12 @@ def test_rate_limits_in_a_cluster(cluster):
     client = app.test_client()
     codes = [client.post("/v1/pages", json={}).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
-    cluster_client = RedisCluster.from_url(cluster)
-    counters = list(
-        cluster_client.scan_iter(match="*personalizer-test-limits*", target_nodes="all")
-    )
-    cluster_client.close()
+    cluster_client = RedisCluster.from_url(cluster.replace("redis+cluster", "redis"))
+    counters = [
+        key
+        for node in cluster_client.get_nodes()
+        for key in node.redis_connection.scan_iter(match="*personalizer-test-limits*")
+    ]
+    cluster_client.disconnect_connection_pools()
     assert counters, "the limiter counts in the cluster, not in process memory"
     close(app)
