@@ -82,6 +82,14 @@ def worker_rss_mb(master_pid: int) -> list[float]:
     return sizes
 
 
+def clean(client: redis.Redis) -> None:
+    """Delete this benchmark's own keys, and only those."""
+    keys = list(client.scan_iter(match=PREFIX + "*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 def hits_only(profile_json: str, seconds: int, env: dict, connections: int = 16) -> dict:
     """Cache hits under another gunicorn configuration (worker model comparison)."""
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -95,10 +103,7 @@ def hits_only(profile_json: str, seconds: int, env: dict, connections: int = 16)
             urllib.request.urlopen(request, timeout=5).read()
             return wrk(base + "/v1/pages", profile_json, seconds, connections)
     finally:
-        keys = list(client.scan_iter(match=PREFIX + "*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
+        clean(client)
 
 
 def run(profile_json: str, seconds: int, connections: int = 16) -> dict:
@@ -122,9 +127,7 @@ def run(profile_json: str, seconds: int, connections: int = 16) -> dict:
                 client,
             )
     finally:
-        keys = list(client.scan_iter(match=PREFIX + "*"))
-        if keys:
-            client.delete(*keys)
+        clean(client)
 
 
 def measure(base, pid, profile_json, seconds, connections, client) -> dict:

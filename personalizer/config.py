@@ -64,5 +64,7 @@ def check(config) -> None:
             problems.append(f"{key} must be a positive number, not {value!r}")
     if config["REQUEST_DEADLINE_MS"] < config["PLUGIN_BUDGET_MS"]:
         problems.append("REQUEST_DEADLINE_MS must be at least PLUGIN_BUDGET_MS")
+    if config["BENCH_ENDPOINTS"] and not config["REDIS_URL"]:
+        problems.append("BENCH_ENDPOINTS needs REDIS_URL (the floor endpoint reads Redis)")
     if problems:
         raise RuntimeError("invalid configuration: " + "; ".join(problems))

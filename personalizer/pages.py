@@ -26,6 +26,12 @@ class Served:
     key: str | None = None
 
 
+def _hit(stored: bytes, cache_key: str) -> Served:
+    """A stored value is the ETag, a newline, then the response body."""
+    etag, _, body = stored.partition(b"\n")
+    return Served(body, etag.decode(), "hit", key=cache_key)
+
+
 class PageService:
     def __init__(
         self, engine: Engine, cache, partners: Registry | None = None, build_wait_ms: int = 1000
@@ -60,8 +66,7 @@ class PageService:
         if cache_key is not None:
             stored = self.cache.get(cache_key)
             if stored is not None and stored is not BYPASS:
-                etag, _, body = stored.partition(b"\n")
-                return Served(body, etag.decode(), "hit", key=cache_key)
+                return _hit(stored, cache_key)
         served = self.serve(load(), fmt, partner, cache_down=stored is BYPASS)
         if served.key is not None:
             self.seen.set(seen_key, served.key)
@@ -91,8 +96,7 @@ class PageService:
             if not claimed:
                 stored = self._wait_for(cache_key)  # another request is building this page
         if stored is not None and stored is not BYPASS:
-            etag, _, body = stored.partition(b"\n")
-            return Served(body, etag.decode(), "hit", key=cache_key)
+            return _hit(stored, cache_key)
         try:
             policy = self.engine.policy.for_partner(partner)
             built = self.engine.build(features, key, calls, policy)
@@ -100,7 +104,7 @@ class PageService:
             etag = hashlib.blake2b(body, digest_size=12).hexdigest()
             stored_now = stored is not BYPASS and not built.degraded
             if stored_now:
-                self.cache.set(cache_key, etag.encode() + b"\n" + body)
+                self.cache.set(cache_key, etag.encode() + b"\n" + body)  # read by _hit
         finally:
             if claimed:
                 self.cache.release(cache_key)
