@@ -28,7 +28,8 @@ import marshmallow as ma
 import orjson
 
 from personalizer import config, safety
-from personalizer.content import KINDS, ContentError, load_catalog
+from personalizer.content import ContentError, load_catalog
+from personalizer.vocabulary import KINDS
 from personalizer.schemas import ProfileSchema, flatten_errors
 
 OK, PROBLEMS, USAGE = 0, 1, 2

@@ -43,6 +43,10 @@ DEFAULTS = {
     "RATE_LIMIT": "120 per minute",
     "RATE_LIMIT_ENABLED": True,
     "BENCH_ENDPOINTS": False,
+    # Absolute links on pages: the service's own public address (pictures) and the address
+    # of our site, which the calls to action written as paths ("/find-a-clinician") lead to.
+    "PUBLIC_URL": "http://127.0.0.1:8000",
+    "SITE_URL": "http://127.0.0.1:8000",
 }
 
 

@@ -21,44 +21,17 @@ import yaml
 from markdown_it import MarkdownIt
 
 from personalizer.schemas import flatten_errors
+from personalizer.vocabulary import (
+    ADDRESSES,
+    ALERT_LEVELS,
+    CONTRAINDICATIONS,
+    GOALS,
+    INVOLVES,
+    KINDS,
+    OWNERS,
+    PHASES,
+)
 
-KINDS = ("alert", "section", "exercise", "cta")
-LEVELS = ("emergency", "urgent", "assess", "general")
-GOALS = (
-    "flexion",
-    "hip_flexor",
-    "core",
-    "glutes",
-    "conditioning",
-    "balance",
-    "mobility",
-    "relief",
-    "posture",
-)
-PHASES = ("warmup", "mobility", "strength", "conditioning")
-ADDRESSES = (
-    "anterior_tilt",
-    "posterior_tilt",
-    "excess_lordosis",
-    "flat_lordosis",
-    "obliquity",
-    "kyphosis",
-    "forward_head",
-    "flexion_relief",
-    "walking_limited",
-    "numbness",
-    "weakness",
-    "balance",
-    "general",
-    "always",
-)
-CONTRAINDICATIONS = (
-    "extension_provoked",
-    "flexion_provoked",
-    "lying_provoked",
-    "high_pain",
-    "weakness",
-)
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "br", "code", "blockquote"}
 
 # How a dose becomes minutes (docs/content.md repeats this): each repetition takes its hold
@@ -146,17 +119,20 @@ class ExerciseSchema(ItemSchema):
     cautions = ma.fields.List(ma.fields.String(), load_default=list)
     contraindications = _words(CONTRAINDICATIONS)
     addresses = _words(ADDRESSES)
+    involves = _words(INVOLVES)
+    # Breaks ties between equally scored exercises: the higher clinical preference wins.
+    preference = ma.fields.Integer(load_default=50, validate=ma.validate.Range(0, 100))
 
 
 class CtaSchema(ItemSchema):
     href = ma.fields.String(required=True)
     commercial = ma.fields.Boolean(required=True)
-    owner = ma.fields.String(required=True, validate=ma.validate.OneOf(("ours", "partner")))
+    owner = ma.fields.String(required=True, validate=ma.validate.OneOf(OWNERS))
     addresses = _words(ADDRESSES)
 
 
 class AlertSchema(ItemSchema):
-    level = ma.fields.String(required=True, validate=ma.validate.OneOf(LEVELS))
+    level = ma.fields.String(required=True, validate=ma.validate.OneOf(ALERT_LEVELS))
 
 
 SCHEMAS = {

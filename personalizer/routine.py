@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from personalizer.content import PHASES, Item
+from personalizer.content import Item
+from personalizer.vocabulary import PHASES
 
 MIN_TIMED_MINUTES = 3
 

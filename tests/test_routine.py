@@ -17,7 +17,7 @@ import math
 import pytest
 
 from personalizer import create_app, safety
-from personalizer.content import PHASES
+from personalizer.vocabulary import PHASES
 from tests.conftest import EXAMPLE_PROFILE, base_config
 
 BUDGETS = range(5, 61)
