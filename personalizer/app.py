@@ -9,11 +9,11 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from personalizer import __version__, access, config, observability
+from personalizer import __version__, access, config, media, observability
 from personalizer.cache import LocalCache, RedisCache
-from personalizer.content import load_catalog
+from personalizer.content import Catalog, ContentError, load_catalog
 from personalizer.engine import Engine, Policy
-from personalizer.hookcalls import HookRunner, Quarantine
+from personalizer.hookcalls import CallLog, HookRunner, Malformed, Quarantine
 from personalizer.pages import PageService
 from personalizer.partners import Registry
 from personalizer.plugins import PluginHost
@@ -66,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from personalizer.embed import bp as embed
 
     app.register_blueprint(embed)
+    app.register_blueprint(media.bp)
     if app.config["BENCH_ENDPOINTS"]:
         from personalizer.floor import bp as floor
 
@@ -95,14 +96,14 @@ def init_service(app: Flask, metrics: observability.Metrics) -> None:
         extra=cfg["EXTRA_PLUGINS"],
         strict=cfg["STRICT_PLUGINS"],
     )
-    directories = list(cfg["CONTENT_DIRS"])
-    for name, impl in host.impls("personalizer_content"):
-        try:
-            result = impl.function()
-            directories.extend(str(path) for path in (result or []))
-        except Exception as exc:
-            host.disable(name, exc, strict=cfg["STRICT_PLUGINS"])
-    catalog = load_catalog(directories, allow_stale=cfg["ALLOW_STALE_CONTENT"])
+    runner = HookRunner(
+        host,
+        budget_ms=cfg["PLUGIN_BUDGET_MS"],
+        quarantine=Quarantine(cfg["QUARANTINE_AFTER"], cfg["QUARANTINE_SECONDS"]),
+        on_call=metrics.record_call,
+    )
+    catalog = load_catalog(cfg["CONTENT_DIRS"], allow_stale=cfg["ALLOW_STALE_CONTENT"])
+    catalog = plugin_content(host, runner, catalog, cfg)
     for problem in catalog.stale:
         level = logging.WARNING if cfg["ALLOW_STALE_CONTENT"] else logging.INFO
         log.log(level, "stale content %s", problem)
@@ -119,12 +120,6 @@ def init_service(app: Flask, metrics: observability.Metrics) -> None:
     else:
         cache = LocalCache(cfg["LOCAL_CACHE_SIZE"], cfg["CACHE_TTL"])
 
-    runner = HookRunner(
-        host,
-        budget_ms=cfg["PLUGIN_BUDGET_MS"],
-        quarantine=Quarantine(cfg["QUARANTINE_AFTER"], cfg["QUARANTINE_SECONDS"]),
-        on_call=metrics.record_call,
-    )
     policy = Policy(
         commercial_ctas=cfg["COMMERCIAL_CTAS"],
         emergency_number=cfg["EMERGENCY_NUMBER"],
@@ -141,8 +136,44 @@ def init_service(app: Flask, metrics: observability.Metrics) -> None:
         max_sections=cfg["MAX_SECTIONS"],
         max_ctas=cfg["MAX_CTAS"],
         deadline_ms=cfg["REQUEST_DEADLINE_MS"],
+        public_url=cfg["PUBLIC_URL"],
+        site_url=cfg["SITE_URL"],
     )
     partners = Registry.load(cfg["PARTNERS_FILE"])
     app.extensions["personalizer"] = PageService(
         engine, cache, partners, build_wait_ms=cfg["BUILD_WAIT_MS"]
     )
+
+
+def _content_dirs(result) -> list[str]:
+    """What a ``personalizer_content`` hook may return: a list of existing directories."""
+    if not isinstance(result, list | tuple) or not all(
+        isinstance(p, str | os.PathLike) for p in result
+    ):
+        raise Malformed("expected a list of directory paths")
+    directories = [os.path.abspath(p) for p in result]
+    for directory in directories:
+        if not os.path.isdir(directory) or os.path.dirname(directory) == directory:
+            raise Malformed(f"{directory} is not a content directory")
+    return directories
+
+
+def plugin_content(host, runner: HookRunner, catalog: Catalog, cfg) -> Catalog:
+    """Each plugin's content, loaded on its own: a plugin whose hook fails, or whose files
+    are broken, clash with another item or hold an unsafe link, is disabled alone."""
+    calls = CallLog()
+    answers = dict(runner.call("personalizer_content", {}, _content_dirs, calls))
+    for call in calls.failures:
+        host.disable(call.plugin, RuntimeError(call.error), strict=cfg["STRICT_PLUGINS"])
+    for name, directories in answers.items():
+        try:
+            catalog = load_catalog(
+                directories,
+                allow_stale=cfg["ALLOW_STALE_CONTENT"],
+                origin=name,
+                known=catalog,
+            )
+        except ContentError as exc:
+            error = ContentError([f"plugin {name}: {p}" for p in exc.problems])
+            host.disable(name, error, strict=cfg["STRICT_PLUGINS"])
+    return catalog

@@ -29,8 +29,8 @@ import orjson
 
 from personalizer import config, safety
 from personalizer.content import ContentError, load_catalog
-from personalizer.vocabulary import KINDS
 from personalizer.schemas import ProfileSchema, flatten_errors
+from personalizer.vocabulary import KINDS
 
 OK, PROBLEMS, USAGE = 0, 1, 2
 

@@ -12,14 +12,17 @@ import datetime as dt
 import hashlib
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 
 import marshmallow as ma
 import nh3
 import yaml
 from markdown_it import MarkdownIt
 
+from personalizer.frozen import freeze
+from personalizer.media import MediaError, Picture, load_picture
 from personalizer.schemas import flatten_errors
 from personalizer.vocabulary import (
     ADDRESSES,
@@ -30,6 +33,7 @@ from personalizer.vocabulary import (
     KINDS,
     OWNERS,
     PHASES,
+    WARNING_SIGNS,
 )
 
 ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "br", "code", "blockquote"}
@@ -41,6 +45,16 @@ SECONDS_PER_REP = 4
 REST_BETWEEN_SETS_S = 30
 
 _markdown = MarkdownIt("commonmark", {"html": False})
+BUILT_IN = "built-in"
+PARTNER_HREF = "partner:booking"
+PICTURES_REQUIRED = False
+BIBLIOGRAPHY = "sources.yaml"
+# The one wording of the warning signs (contract rule 4), wherever a content file lists them.
+WARNING_SIGNS_TOKEN = "{{warning_signs}}"
+_WARNING_SIGNS_MARKDOWN = "\n".join(f"- {sign}." for sign in WARNING_SIGNS)
+# A call to action leads to an https address or to a path on our own site; anything else
+# (javascript:, data:, http:, "//host", "/\\host") is refused when the content loads.
+SAFE_HREF = re.compile(r"https://[^\s\\]+|/(?![/\\])[^\s\\]*")
 
 
 class ContentError(Exception):
@@ -54,6 +68,43 @@ class ContentError(Exception):
 def render_markdown(text: str) -> str:
     """Markdown to HTML, with nothing outside the allowlist surviving."""
     return nh3.clean(_markdown.render(text), tags=ALLOWED_TAGS, attributes={}).strip()
+
+
+def expand_tokens(body: str) -> str:
+    """Content-level tokens, expanded before rendering (policy tokens come later, per page)."""
+    return "\n".join(
+        _WARNING_SIGNS_MARKDOWN if line.strip() == WARNING_SIGNS_TOKEN else line
+        for line in body.splitlines()
+    )
+
+
+def steps_of(body: str) -> tuple[str, ...]:
+    """The items of the body's first ordered list, as plain text: an exercise's steps."""
+    tokens = _markdown.parse(body)
+    steps, depth, inside = [], 0, False
+    for token in tokens:
+        if token.type == "ordered_list_open":
+            depth += 1
+            inside = inside or depth == 1
+        elif token.type == "ordered_list_close":
+            depth -= 1
+            if depth == 0 and inside:
+                break
+        elif inside and depth == 1 and token.type == "inline":
+            text = "".join(
+                child.content if child.type != "softbreak" else " "
+                for child in token.children or ()
+            )
+            steps.append(" ".join(text.split()))
+    return tuple(steps)
+
+
+ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+
+def _full_match(pattern: re.Pattern, value: str, error: str) -> None:
+    if pattern.fullmatch(value) is None:
+        raise ma.ValidationError(error)
 
 
 class DoseSchema(ma.Schema):
@@ -88,7 +139,10 @@ def _words(name):
 
 
 class ItemSchema(ma.Schema):
-    id = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$"))
+    id = ma.fields.String(
+        required=True,
+        validate=lambda v: _full_match(ID, v, "lowercase words joined by hyphens"),
+    )
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
     title = ma.fields.String(required=True, validate=ma.validate.Length(1, 90))
     summary = ma.fields.String(load_default="", validate=ma.validate.Length(0, 200))
@@ -128,12 +182,43 @@ class CtaSchema(ItemSchema):
     href = ma.fields.String(required=True)
     commercial = ma.fields.Boolean(required=True)
     owner = ma.fields.String(required=True, validate=ma.validate.OneOf(OWNERS))
+
+    @ma.validates_schema
+    def _safe_href(self, data, **kwargs):
+        """Our links are https or a path on our site; a partner's slot is filled from the
+        partner's own (checked) settings."""
+        href = data.get("href", "")
+        if data.get("owner") == "partner":
+            if href != PARTNER_HREF:
+                raise ma.ValidationError(f"a partner's slot has href {PARTNER_HREF!r}", "href")
+        elif SAFE_HREF.fullmatch(href) is None:
+            raise ma.ValidationError(
+                "must be an https:// address or a path on our site (/...)", "href"
+            )
+
     addresses = _words(ADDRESSES)
 
 
 class AlertSchema(ItemSchema):
     level = ma.fields.String(required=True, validate=ma.validate.OneOf(ALERT_LEVELS))
 
+
+class SourceSchema(ma.Schema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(1, 300))
+    publisher = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+    url = ma.fields.String(
+        required=True,
+        validate=lambda v: _full_match(SAFE_HREF, v, "must be an https:// address"),
+    )
+    year = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(1900, 2100))
+
+    @ma.validates("url")
+    def _absolute(self, value, **kwargs):
+        if not value.startswith("https://"):
+            raise ma.ValidationError("must be an https:// address")
+
+
+BIBLIOGRAPHY_ENTRY = SourceSchema()
 
 SCHEMAS = {
     "section": SectionSchema(),
@@ -145,14 +230,22 @@ SCHEMAS = {
 
 @dataclass(frozen=True)
 class Item:
-    """One validated content item, its body already rendered to safe HTML."""
+    """One validated content item, its body already rendered to safe HTML.
+
+    ``meta`` is deeply read-only; ``origin`` says whose content it is (``built-in`` or the
+    plugin that shipped it); ``sources`` are resolved from the bibliography.
+    """
 
     id: str
     kind: str
     title: str
     html: str
     path: str
-    meta: dict = field(repr=False)
+    meta: MappingProxyType = field(repr=False)
+    origin: str = BUILT_IN
+    steps: tuple = ()
+    sources: tuple = ()
+    picture: Picture | None = field(default=None, repr=False)
 
     def __getattr__(self, name):
         try:
@@ -172,17 +265,23 @@ class Item:
         return max(1, math.ceil(seconds / 60))
 
     def summary_row(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "title": self.title, "tags": self.tags}
+        return {"id": self.id, "kind": self.kind, "title": self.title, "tags": list(self.tags)}
+
+    def copy(self) -> Item:
+        """An independent copy: what plugins are handed, apart from the engine's own."""
+        return replace(self, meta=freeze(self.meta))
 
 
 class Catalog:
     """Every content item by id and by kind, and the version of the whole."""
 
     def __init__(self, items: list[Item], version: str, stale: list[str] | None = None):
-        self.items = {item.id: item for item in items}
+        self.items = MappingProxyType({item.id: item for item in items})
         self.version = version
-        self.stale = stale or []
-        self.by_kind = {kind: [i for i in items if i.kind == kind] for kind in KINDS}
+        self.stale = tuple(stale or ())
+        self.by_kind = MappingProxyType(
+            {kind: tuple(i for i in items if i.kind == kind) for kind in KINDS}
+        )
 
     def __contains__(self, item_id):
         return item_id in self.items
@@ -193,8 +292,21 @@ class Catalog:
     def __len__(self):
         return len(self.items)
 
-    def of_kind(self, kind: str) -> list[Item]:
-        return self.by_kind.get(kind, [])
+    def __iter__(self):
+        return iter(self.items.values())
+
+    def of_kind(self, kind: str) -> tuple[Item, ...]:
+        return self.by_kind.get(kind, ())
+
+    def copy(self) -> Catalog:
+        """A separate catalog of copied items, for plugins (see Item.copy)."""
+        return Catalog([item.copy() for item in self], self.version, list(self.stale))
+
+    def pictures(self) -> dict[str, Picture]:
+        return {i.picture.filename: i.picture for i in self if i.picture is not None}
+
+    def with_items(self, items: list[Item], version: str) -> Catalog:
+        return Catalog([*self, *items], version, list(self.stale))
 
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$\n?(.*)\Z", re.DOTALL | re.MULTILINE)
@@ -213,7 +325,24 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     return meta, match.group(2).strip()
 
 
-def load_item(path: Path, root: Path) -> Item:
+def load_bibliography(directory: Path) -> dict[int, dict]:
+    """The directory's ``sources.yaml``: source number -> {title, publisher, url, year}."""
+    path = directory / BIBLIOGRAPHY
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return {int(n): BIBLIOGRAPHY_ENTRY.load(entry) for n, entry in data.items()}
+    except (yaml.YAMLError, ValueError, TypeError, AttributeError) as exc:
+        raise ContentError([f"{path}: {exc}"]) from None
+    except ma.ValidationError as exc:
+        problems = [f"{path}:{p}: {'; '.join(m)}" for p, m in flatten_errors(exc.messages)]
+        raise ContentError(problems) from None
+
+
+def load_item(
+    path: Path, root: Path, bibliography: dict | None = None, origin: str = BUILT_IN
+) -> Item:
     """Load one file; raise ContentError naming the file and each bad field."""
     name = str(path.relative_to(root.parent)) if root.parent in path.parents else str(path)
     try:
@@ -232,30 +361,75 @@ def load_item(path: Path, root: Path) -> Item:
         problems.append(f"{name}:id: must equal the file name ({path.stem})")
     if not body:
         problems.append(f"{name}:body: is empty")
+    bibliography = bibliography if bibliography is not None else {}
+    missing = [n for n in data["sources"] if n not in bibliography]
+    if missing:
+        problems.append(f"{name}:sources: {missing} not in {BIBLIOGRAPHY}")
+    steps, picture = (), None
+    if data["kind"] == "exercise":
+        steps = steps_of(body)
+        if not steps:
+            problems.append(f"{name}:body: an exercise needs its steps as a numbered list")
+        media = root / "media" / f"{data['id']}.svg"
+        try:
+            picture = load_picture(media, data["id"])
+        except FileNotFoundError:
+            if PICTURES_REQUIRED:
+                problems.append(f"{name}:media: no picture (media/{data['id']}.svg)")
+        except MediaError as exc:
+            problems.append(f"{name}:media: media/{data['id']}.svg: {exc}")
     if problems:
         raise ContentError(problems)
+    body = expand_tokens(body)
     data["body"] = body
-    return Item(data["id"], data["kind"], data["title"], render_markdown(body), name, data)
+    return Item(
+        data["id"],
+        data["kind"],
+        data["title"],
+        render_markdown(body),
+        name,
+        freeze(data),
+        origin=origin,
+        steps=steps,
+        sources=freeze([bibliography[n] for n in data["sources"]]),
+        picture=picture,
+    )
 
 
-def load_catalog(directories, today: dt.date | None = None, allow_stale: bool = False) -> Catalog:
+def load_catalog(
+    directories,
+    today: dt.date | None = None,
+    allow_stale: bool = False,
+    origin: str = BUILT_IN,
+    known: Catalog | None = None,
+) -> Catalog:
     """Load every ``*.md`` below the directories; all problems are reported together.
 
     An item past its ``next_review`` date is left out (and listed in ``Catalog.stale``)
-    unless ``allow_stale`` is set.
+    unless ``allow_stale`` is set. With ``known`` (the catalog so far), an id it already
+    holds is a clash, and the result holds both.
     """
     today = today or dt.date.today()
-    items, problems, stale, seen = [], [], [], {}
-    digest = hashlib.sha256()
+    items, problems, stale = [], [], []
+    seen = {item.id: item.path for item in known} if known is not None else {}
+    digest = hashlib.sha256(known.version.encode() if known is not None else b"")
     for directory in map(Path, directories):
         if not directory.is_dir():
             problems.append(f"{directory}: content directory not found")
             continue
-        for path in sorted(directory.rglob("*.md")):
+        try:
+            bibliography = load_bibliography(directory)
+        except ContentError as exc:
+            problems.extend(exc.problems)
+            continue
+        files = sorted(directory.rglob("*.md"))
+        extra = [directory / BIBLIOGRAPHY] + sorted((directory / "media").glob("*.svg"))
+        for path in files + [p for p in extra if p.is_file()]:
             digest.update(str(path.relative_to(directory)).encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
+        for path in files:
             try:
-                item = load_item(path, directory)
+                item = load_item(path, directory, bibliography, origin)
             except ContentError as exc:
                 problems.extend(exc.problems)
                 continue
@@ -272,4 +446,8 @@ def load_catalog(directories, today: dt.date | None = None, allow_stale: bool = 
         raise ContentError(problems)
     # Which items are in force belongs to the version too: an item going stale changes pages.
     digest.update(" ".join(sorted(seen.keys() - {i.id for i in items})).encode())
-    return Catalog(items, digest.hexdigest()[:16], stale)
+    version = digest.hexdigest()[:16]
+    if known is not None:
+        catalog = known.with_items(items, version)
+        return Catalog(list(catalog), version, [*known.stale, *stale])
+    return Catalog(items, version, stale)

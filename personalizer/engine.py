@@ -4,23 +4,63 @@
 a page depends on; ``build`` runs triage, candidates, exclusions, ranking, the routine,
 arrangement and the safety contract using the features alone. The same key always gives the
 same page, which is what makes the cache safe.
+
+The engine decides from its own copies (rule 9): its own deep copy of the profile and of the
+features, and its own catalog, apart from the copy plugins are handed. Every plugin call gets
+a fresh frozen copy of its arguments (hookcalls.py), so nothing a plugin does to what it is
+given reaches the engine's decisions, another plugin or a cached page.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass, field, replace
 from html import escape
 
 import orjson
 
+from personalizer import dose as dose_words
 from personalizer import results, routine, safety
-from personalizer.content import Catalog, ContentError
+from personalizer.content import BUILT_IN, Catalog, ContentError
+from personalizer.frozen import thaw
 from personalizer.hookcalls import CallLog, HookRunner, Malformed
+from personalizer.vocabulary import ALERT_FOR_LEVEL, ALERT_LABELS, WARNING_SIGNS_ALERT
 
-CORE_FEATURES = ("red_flags", "channel", "locale", "minutes", "partner")
+# Features the engine sets itself from its own copy of the profile; no plugin can set them.
+CORE_FEATURES = (
+    "red_flags",
+    "channel",
+    "locale",
+    "minutes",
+    "partner",
+    "avoid",
+    "cancer_deficit",
+)
+# A number a phone can dial: digits, spaces, dashes, an optional leading +.
+DIALABLE = re.compile(r"\+?[0-9][0-9 -]{0,18}[0-9]|[0-9]")
+LEVEL_SUMMARY = {
+    "emergency": (
+        "Get help now",
+        "You told us about signs that need care straight away. This page shows only what "
+        "to do now.",
+    ),
+    "urgent": (
+        "See a doctor first",
+        "You told us about signs that need a check today or within a day or two. Hold your "
+        "exercise routine until you have been checked.",
+    ),
+}
+
+
+def tel_href(number: str) -> str | None:
+    """A ``tel:`` link for a configured number a phone can dial, else None."""
+    number = number.strip()
+    if not DIALABLE.fullmatch(number):
+        return None
+    return "tel:" + re.sub(r"[ -]", "", number)
 
 
 @dataclass
@@ -32,8 +72,12 @@ class Policy:
     emergency_service: str = "the nearest emergency department"
     urgent_number: str = "your doctor's surgery or urgent-care line"
     urgent_service: str = "an urgent-care service"
+    emergency_care_url: str = "https://www.openstreetmap.org/search?query=emergency%20department"
+    urgent_care_url: str = "https://www.openstreetmap.org/search?query=urgent%20care"
     booking_title: str | None = None
     booking_href: str | None = None
+    # "find a clinician": None keeps ours, False drops it, {title, href} replaces it.
+    find_clinician: dict | bool | None = None
 
     def tokens(self) -> dict[str, str]:
         return {
@@ -56,8 +100,11 @@ class Policy:
             emergency_service=own.get("emergency_service", self.emergency_service),
             urgent_number=own.get("urgent_number", self.urgent_number),
             urgent_service=own.get("urgent_service", self.urgent_service),
+            emergency_care_url=own.get("emergency_care_url", self.emergency_care_url),
+            urgent_care_url=own.get("urgent_care_url", self.urgent_care_url),
             booking_title=cta.get("title"),
             booking_href=cta.get("href"),
+            find_clinician=own.get("find_clinician", self.find_clinician),
         )
 
     def fill(self, text: str, html: bool = True) -> str:
@@ -87,26 +134,33 @@ class Engine:
         max_sections: int = 6,
         max_ctas: int = 2,
         deadline_ms: float = 2000.0,
+        public_url: str = "http://127.0.0.1:8000",
+        site_url: str = "http://127.0.0.1:8000",
     ):
         self.host = host
-        self.catalog = catalog
+        self.catalog = catalog  # the engine's own; plugins get plugin_catalog
+        self.plugin_catalog = catalog.copy()
         self.runner = runner
         self.secret = secret
         self.policy = policy
         self.max_sections = max_sections
         self.max_ctas = max_ctas
         self.deadline_s = deadline_ms / 1000.0
-        self.signature = f"{catalog.version}|{host.signature()}"
+        self.public_url = public_url.rstrip("/")
+        self.site_url = site_url.rstrip("/")
+        self.signature = f"{catalog.version}|{host.signature()}|{self.public_url}|{self.site_url}"
         self.reads = host.feature_reads()
         self._check_alerts()
 
     def _check_alerts(self) -> None:
         """The safety contract needs one alert per level; refuse to start without them."""
-        wanted = {**safety.ALERT_FOR_LEVEL, "general": safety.FAILSAFE_ALERT}
+        wanted = {**ALERT_FOR_LEVEL, "general": WARNING_SIGNS_ALERT}
         problems = [
             f"alert {item_id!r} (level {level}) is missing from the catalog"
             for level, item_id in wanted.items()
-            if item_id not in self.catalog or self.catalog[item_id].meta.get("level") != level
+            if item_id not in self.catalog
+            or self.catalog[item_id].meta.get("level") != level
+            or self.catalog[item_id].origin != BUILT_IN
         ]
         if problems:
             raise ContentError(problems)
@@ -116,26 +170,31 @@ class Engine:
     def features(self, profile: dict, calls: CallLog, partner: str | None = None) -> dict:
         """Merge every plugin's features, set the core ones the engine owns, and keep only
         those the decision hooks read (see PluginHost.feature_reads)."""
+        own = thaw(profile)
         merged: dict = {}
         answers = self.runner.call(
-            "personalizer_features",
-            {"profile": results.freeze(profile)},
-            results.valid_features,
-            calls,
+            "personalizer_features", {"profile": own}, results.valid_features, calls
         )
         # Built-in features come first, so no other plugin can override one (and lift a veto).
         builtin = {name for name, info in self.host.infos.items() if info.source == "built-in"}
         for _plugin, result in sorted(answers, key=lambda r: r[0] not in builtin):
             for key, value in result.items():
                 merged.setdefault(key, value)
-        context = profile.get("context", {})
+        for name in CORE_FEATURES:
+            merged.pop(name, None)
+        context = own.get("context", {})
         merged.update(
-            red_flags=list(profile.get("red_flags", [])),
+            red_flags=sorted(set(own.get("red_flags", []))),
             channel=context.get("channel", "web"),
             locale=context.get("locale", "en"),
             minutes=context.get("minutes_per_day", 15) // 5 * 5,
             partner=partner,
         )
+        avoid = safety.engine_avoids(own)
+        if avoid:
+            merged["avoid"] = avoid
+        if safety.cancer_with_deficit(own):
+            merged["cancer_deficit"] = True
         if self.reads is None:
             return merged
         return {k: v for k, v in merged.items() if k in self.reads or k in CORE_FEATURES}
@@ -156,19 +215,25 @@ class Engine:
         policy = policy or self.policy
         deadline = time.monotonic() + self.deadline_s
         catalog = self.catalog
+        own = thaw(features)  # the engine's copy; plugins get fresh frozen ones per call
 
-        view = results.freeze(features)  # what plugins see; the engine keeps reading its own copy
-        level, triage_entries, triage_ran, overridden = self._triage(view, calls, deadline)
+        level, triage_entries, triage_ran, overridden = self._triage(own, calls, deadline)
         failsafe = not triage_ran
-        scores, reasons, candidates_trace = self._candidates(view, calls, deadline)
-        vetoed, veto_trace = self._exclusions(view, calls, deadline)
+        scores, reasons, candidates_trace = self._candidates(own, level, calls, deadline)
+        vetoed, veto_trace = self._exclusions(own, calls, deadline)
         # Without the features or the vetoes of every plugin, we cannot be sure which
         # exercises suit this person: only those with no contraindication stay.
         cautious = calls.failed("personalizer_features") or calls.failed("personalizer_exclusions")
         if cautious:
             for item in catalog.of_kind("exercise"):
                 if item.contraindications and item.id not in vetoed:
-                    vetoed[item.id] = [("engine", "a safety check could not run for this page")]
+                    vetoed[item.id] = [("safety", "a safety check could not run for this page")]
+        rules = safety.allowed(
+            level,
+            failsafe,
+            policy.commercial_ctas,
+            clinic_unpartnered=own.get("channel") == "clinic" and own.get("partner") is None,
+        )
 
         def ranked(kind):
             picks = [
@@ -176,56 +241,58 @@ class Engine:
                 for i, s in scores.items()
                 if catalog[i].kind == kind and i not in vetoed and s > 0
             ]
-            return sorted(picks, key=lambda p: (-p[1], p[0].id))
+            return sorted(picks, key=lambda p: (-p[1], -_preference(p[0]), p[0].id))
 
-        blocks = self._alerts(level, triage_entries, failsafe, policy)
-        blocks += [
-            self._block(item, score, reasons, policy)
+        lang = own.get("locale", "en")
+        level_alert = self._level_alert(level, triage_entries, policy, lang)
+        warning_signs = self._warning_signs(policy, failsafe, lang)
+        chosen = routine.fill(ranked("exercise"), own.get("minutes", 15))
+        exercises = []
+        if rules.exercises:
+            for entry in chosen:
+                block = self._block(entry.item, scores[entry.item.id], reasons, policy, lang)
+                exercises.append(self._exercise(block, entry))
+        sections = [
+            self._block(item, score, reasons, policy, lang)
             for item, score in ranked("section")[: self.max_sections]
         ]
-        exercises_allowed = level != "emergency" and not failsafe
-        chosen = routine.fill(ranked("exercise"), features.get("minutes", 15))
-        if exercises_allowed:
-            for entry in chosen:
-                block = self._block(entry.item, scores[entry.item.id], reasons, policy)
-                block["dose"] = entry.dose
-                blocks.append(block)
-        # A clinic embed shows our offers only when that partner's policy says so.
-        commercial_allowed = (
-            policy.commercial_ctas
-            and not failsafe
-            and level != "emergency"
-            and (features.get("channel") != "clinic" or features.get("partner") is not None)
-        )
         ctas, held_back = [], []
-        for item, s in ranked("cta"):
-            if not self._cta_fits(item, policy):
+        for item, score in ranked("cta"):
+            block = self._cta(item, score, reasons, policy, lang)
+            if block is None:
                 continue
-            if item.commercial and not commercial_allowed:
+            if block["commercial"] and not rules.commercial:
                 held_back.append(f"removed call to action {item.id}: no commercial offer here")
                 continue
-            ctas.append((item, s))
-        blocks += [self._block(item, s, reasons, policy) for item, s in ctas[: self.max_ctas]]
+            ctas.append(block)
+        blocks = [level_alert] if level_alert else []
+        blocks += exercises + [warning_signs] + sections + ctas[: self.max_ctas]
 
-        blocks, arrange_trace = self._arrange(blocks, view, calls, deadline)
-        blocks, changes = safety.enforce(
-            blocks, level, set(vetoed), commercial_allowed, exercises_allowed
-        )
+        blocks, arrange_trace = self._arrange(blocks, own, level, calls, deadline)
+        blocks, changes = safety.enforce(blocks, rules, set(vetoed), warning_signs)
         changes = held_back + changes
         shown = {b["id"] for b in blocks if b["kind"] == "exercise"}
         entries = [entry for entry in chosen if entry.item.id in shown]
+        title, text = self._summary(level, entries)
         page = {
             "page_id": key[:24],
             "content_version": catalog.version,
-            "triage": {"level": level, "flags": sorted({e["flag"] for e in triage_entries})},
+            "lang": lang,
+            "summary": {"title": title, "text": text},
+            "triage": {
+                "level": level,
+                "label": ALERT_LABELS.get(level, "No warning signs reported"),
+                "flags": sorted({e["flag"] for e in triage_entries}),
+            },
             "blocks": [{k: v for k, v in b.items() if k != "score"} for b in blocks],
             "routine": {
                 "minutes": sum(entry.daily_minutes for entry in entries),
-                "items": [entry.as_dict() for entry in entries],
+                "items": [self._routine_item(entry) for entry in entries],
             },
         }
         trace = dict(
             placement=_placement(page["blocks"], scores, vetoed, catalog),
+            cut=_cut(page["blocks"], scores, vetoed, catalog, self.max_sections),
             triage_overridden=overridden,
             candidates=candidates_trace,
             vetoes=veto_trace,
@@ -237,85 +304,133 @@ class Engine:
         return Built(page, calls, degraded=bool(calls.failures), trace=trace)
 
     def _triage(self, features, calls, deadline):
+        """The page's level: the contract's level of every reported flag, from the engine's
+        own copy of the features; plugins add reasons, and may raise a level, never lower."""
         answers = self.runner.call(
             "personalizer_triage", {"features": features}, results.valid_triage, calls, deadline
         )
         ran = any(c.ok for c in calls.calls if c.hook == "personalizer_triage")
+        deficit = bool(features.get("cancer_deficit"))
         entries: dict[str, dict] = {}
+        for flag in features.get("red_flags", []):
+            level = safety.contract_level(flag, deficit)
+            if level is not None:
+                entries[flag] = {"flag": flag, "level": level, "why": []}
         overridden = []
         for plugin, result in answers:
             for entry in result:
                 flag, level = entry["flag"], entry["level"]
-                # The contract fixes the level of its own red flags, whatever a plugin says;
-                # a claim it overrides is not given to the reader as a reason.
-                if safety.CONTRACT_LEVELS.get(flag, level) != level:
-                    overridden.append({"plugin": plugin, **entry})
-                    continue
                 current = entries.get(flag)
-                if (
-                    current is None
-                    or safety.LEVEL_RANK[level] > safety.LEVEL_RANK[current["level"]]
-                ):
+                if current is not None and current["level"] != level:
+                    # The contract fixes the level of its own red flags, whatever a plugin
+                    # says; a claim it overrides is not given to the reader as a reason.
+                    if safety.contract_level(flag, deficit) is not None:
+                        overridden.append({"plugin": plugin, **entry})
+                        continue
+                    if safety.LEVEL_RANK[level] < safety.LEVEL_RANK[current["level"]]:
+                        continue
+                if current is None or current["level"] != level:
                     entries[flag] = {"flag": flag, "level": level, "why": []}
-                if entries[flag]["level"] == level:
-                    entries[flag]["why"].append({"plugin": plugin, "reason": entry["reason"]})
-        # Every reported contract flag counts, even if no plugin mentioned it.
-        for flag in features.get("red_flags", []):
-            if flag in safety.CONTRACT_LEVELS and flag not in entries:
-                reason = f"{safety.flag_words(flag)} reported"
-                entries[flag] = {
-                    "flag": flag,
-                    "level": safety.CONTRACT_LEVELS[flag],
-                    "why": [{"plugin": "safety", "reason": reason}],
-                }
+                entries[flag]["why"].append({"plugin": plugin, "reason": entry["reason"]})
+        for entry in entries.values():
+            if not entry["why"]:
+                reason = f"you told us about {safety.flag_words(entry['flag'])}"
+                entry["why"].append({"plugin": "safety", "reason": reason})
         flagged = [e for e in entries.values() if e["level"] != "none"]
         level = safety.highest(e["level"] for e in flagged)
         return level, flagged, ran, overridden
 
-    def _alerts(self, level, entries, failsafe, policy):
-        blocks = []
-        for alert_level in ("emergency", "urgent", "assess"):
-            mine = [e for e in entries if e["level"] == alert_level]
-            if not mine:
-                continue
-            item = self.catalog[safety.ALERT_FOR_LEVEL[alert_level]]
-            flags = sorted(e["flag"] for e in mine)
-            named = ", ".join(escape(safety.flag_words(f)) for f in flags)
-            html = policy.fill(item.html) + f"\n<p>You told us about: {named}.</p>"
-            why = [w for e in sorted(mine, key=lambda e: e["flag"]) for w in e["why"]]
-            blocks.append(
-                {
-                    "kind": "alert",
-                    "id": item.id,
-                    "title": policy.fill(item.title, html=False),
-                    "html": html,
-                    "why": why,
-                    "level": alert_level,
-                    "flags": flags,
-                }
-            )
-        if failsafe:
-            item = self.catalog[safety.FAILSAFE_ALERT]
-            reason = "the triage check could not run, so this page shows the warning signs"
-            blocks.append(
-                {
-                    "kind": "alert",
-                    "id": item.id,
-                    "title": policy.fill(item.title, html=False),
-                    "html": policy.fill(item.html),
-                    "why": [{"plugin": "safety", "reason": reason}],
-                    "level": "general",
-                    "flags": [],
-                }
-            )
-        return blocks
+    def _common(self, item, why, policy, lang) -> dict:
+        return {
+            "kind": item.kind,
+            "id": item.id,
+            "title": policy.fill(item.title, html=False),
+            "html": policy.fill(item.html),
+            "why": why,
+            "lang": lang,
+            "sources": thaw(item.sources),
+            "last_reviewed": item.meta["last_reviewed"].isoformat(),
+            "next_review": item.meta["next_review"].isoformat(),
+        }
 
-    def _candidates(self, features, calls, deadline):
+    def _level_alert(self, level, entries, policy, lang) -> dict | None:
+        """The one alert for the page's level, naming every reported flag (rules 1-3)."""
+        if level not in ALERT_FOR_LEVEL:
+            return None
+        item = self.catalog[ALERT_FOR_LEVEL[level]]
+        entries = sorted(entries, key=lambda e: (-safety.LEVEL_RANK[e["level"]], e["flag"]))
+        named = "".join(f"<li>{escape(safety.flag_words(e['flag']))}</li>" for e in entries)
+        why = [w for e in entries for w in e["why"]]
+        block = self._common(item, why, policy, lang)
+        block["html"] += f"\n<p>You told us about:</p>\n<ul>{named}</ul>"
+        block.update(
+            level=level,
+            label=ALERT_LABELS[level],
+            flags=[e["flag"] for e in entries],
+            actions=self._actions(level, policy),
+        )
+        return block
+
+    def _warning_signs(self, policy, failsafe, lang) -> dict:
+        """The warning signs every page but an emergency page carries (rule 4)."""
+        item = self.catalog[WARNING_SIGNS_ALERT]
+        if failsafe:
+            reason = "we could not check your answers fully, so here is when to get help"
+        else:
+            reason = "everyone with stenosis should know the signs that need care fast"
+        block = self._common(item, [{"plugin": "safety", "reason": reason}], policy, lang)
+        block.update(
+            level="general",
+            label=ALERT_LABELS["general"],
+            flags=[],
+            actions=self._actions("general", policy),
+        )
+        return block
+
+    def _actions(self, level, policy) -> list[dict]:
+        actions = []
+        emergency_tel = tel_href(policy.emergency_number)
+        urgent_tel = tel_href(policy.urgent_number)
+        if level in ("emergency", "general") and emergency_tel:
+            actions.append(
+                {"kind": "call", "label": f"Call {policy.emergency_number}", "href": emergency_tel}
+            )
+        if level == "emergency":
+            actions.append(
+                {
+                    "kind": "find_care",
+                    "label": "Find emergency care near you",
+                    "href": policy.emergency_care_url,
+                }
+            )
+        if level == "urgent":
+            if urgent_tel:
+                actions.append(
+                    {"kind": "call", "label": f"Call {policy.urgent_number}", "href": urgent_tel}
+                )
+            actions.append(
+                {"kind": "find_care", "label": "Find urgent care", "href": policy.urgent_care_url}
+            )
+        if level == "assess":
+            if policy.booking_href:
+                title = policy.booking_title or "Book with your clinic"
+                actions.append({"kind": "link", "label": title, "href": policy.booking_href})
+            elif isinstance(policy.find_clinician, dict):
+                own = policy.find_clinician
+                actions.append({"kind": "link", "label": own["title"], "href": own["href"]})
+            elif policy.find_clinician is not False and "find-a-clinician" in self.catalog:
+                item = self.catalog["find-a-clinician"]
+                actions.append(
+                    {"kind": "link", "label": item.title, "href": self._absolute(item.href)}
+                )
+        return actions
+
+    def _candidates(self, features, level, calls, deadline):
         catalog = self.catalog
 
         def validate(result):
             picks = results.records(
-                result, {"id": results.text, "score": results.score, "reason": results.text}
+                result, {"id": results.text, "score": results.score, "reason": results.reason}
             )
             unknown = [p["id"] for p in picks if p["id"] not in catalog]
             if unknown:
@@ -329,16 +444,16 @@ class Engine:
         trace = []
         for plugin, picks in self.runner.call(
             "personalizer_candidates",
-            {"features": features, "catalog": catalog},
+            {"features": features, "catalog": self.plugin_catalog, "level": level},
             validate,
             calls,
             deadline,
         ):
             for pick in picks:
                 scores[pick["id"]] = scores.get(pick["id"], 0.0) + pick["score"]
-                reasons.setdefault(pick["id"], []).append(
-                    {"plugin": plugin, "reason": pick["reason"]}
-                )
+                said = reasons.setdefault(pick["id"], [])
+                if all(w["reason"] != pick["reason"] for w in said):
+                    said.append({"plugin": plugin, "reason": pick["reason"]})
                 trace.append({"plugin": plugin, **pick})
         return scores, reasons, trace
 
@@ -346,7 +461,7 @@ class Engine:
         catalog = self.catalog
 
         def validate(result):
-            vetoes = results.records(result, {"id": results.text, "reason": results.text})
+            vetoes = results.records(result, {"id": results.text, "reason": results.reason})
             unknown = [v["id"] for v in vetoes if v["id"] not in catalog]
             if unknown:
                 raise Malformed(f"unknown content ids {unknown[:3]}")
@@ -356,7 +471,7 @@ class Engine:
         trace = []
         for plugin, vetoes in self.runner.call(
             "personalizer_exclusions",
-            {"features": features, "catalog": catalog},
+            {"features": features, "catalog": self.plugin_catalog},
             validate,
             calls,
             deadline,
@@ -364,31 +479,88 @@ class Engine:
             for veto in vetoes:
                 vetoed.setdefault(veto["id"], []).append((plugin, veto["reason"]))
                 trace.append({"plugin": plugin, **veto})
+        # The engine's own vetoes (rule 5), from its own catalog and reading of the profile.
+        avoid = features.get("avoid", [])
+        for item in catalog.of_kind("exercise"):
+            for word in item.involves:
+                if word in avoid:
+                    reason = f"left out: {safety.AVOID_REASONS[word]}"
+                    vetoed.setdefault(item.id, []).append(("safety", reason))
+                    trace.append({"plugin": "safety", "id": item.id, "reason": reason})
+                    break
         return vetoed, trace
 
-    def _cta_fits(self, item, policy) -> bool:
-        if item.owner == "partner":
-            return bool(policy.booking_href)
-        return True
+    def _absolute(self, href: str) -> str:
+        return self.site_url + href if href.startswith("/") else href
 
-    def _block(self, item, score, reasons, policy) -> dict:
-        block = {
-            "kind": item.kind,
-            "id": item.id,
-            "title": policy.fill(item.title, html=False),
-            "html": policy.fill(item.html),
-            "why": reasons.get(item.id, []),
-            "score": score,
-        }
-        if item.kind == "cta":
-            block["commercial"] = item.commercial
-            block["href"] = item.href
-            if item.owner == "partner":
-                block["title"] = policy.booking_title or item.title
-                block["href"] = policy.booking_href
+    def _block(self, item, score, reasons, policy, lang) -> dict:
+        block = self._common(item, reasons.get(item.id, []), policy, lang)
+        block["score"] = score
+        if item.meta.get("summary"):
+            block["summary"] = policy.fill(item.meta["summary"], html=False)
         return block
 
-    def _arrange(self, blocks, features, calls, deadline):
+    def _exercise(self, block: dict, entry) -> dict:
+        """An exercise with everything a person needs to do it safely (rule 7, DESIGN 4a)."""
+        item = entry.item
+        block.update(
+            steps=list(item.steps),
+            dose={**thaw(entry.dose), "text": dose_words.describe(entry.dose)},
+            cautions=list(item.cautions),
+            ease_off=item.step_down,
+            progression=item.progression,
+            media=[item.picture.as_media(self.public_url)] if item.picture else [],
+        )
+        return block
+
+    def _cta(self, item, score, reasons, policy, lang) -> dict | None:
+        """A call to action with an absolute link, its owner, and whether it is our paid
+        offer; None when it has no place on this page."""
+        block = self._block(item, score, reasons, policy, lang)
+        if item.owner == "partner":
+            if not policy.booking_href:
+                return None
+            block["title"] = policy.booking_title or block["title"]
+            block.update(href=policy.booking_href, commercial=False, owner="partner")
+            return block
+        if item.origin != BUILT_IN:
+            # A plugin's offer is never ours, and is held back wherever offers are.
+            block.update(href=self._absolute(item.href), commercial=True, owner="plugin")
+            return block
+        if item.id == "find-a-clinician" and policy.find_clinician is not None:
+            if policy.find_clinician is False:
+                return None
+            block["title"] = policy.find_clinician["title"]
+            block.update(href=policy.find_clinician["href"], commercial=False, owner="partner")
+            return block
+        block.update(href=self._absolute(item.href), commercial=item.commercial, owner="ours")
+        return block
+
+    def _routine_item(self, entry) -> dict:
+        item = {**entry.as_dict()}
+        item.setdefault("title", entry.item.title)
+        item.setdefault("each_side", bool(entry.dose.get("each_side")))
+        item.setdefault("days_per_week", entry.dose.get("days_per_week", 7))
+        item.setdefault("text", dose_words.describe(entry.dose))
+        return item
+
+    def _summary(self, level, entries) -> tuple[str, str]:
+        if level in LEVEL_SUMMARY:
+            return LEVEL_SUMMARY[level]
+        title = "Your back and legs: a plan made for you"
+        if not entries:
+            return title, (
+                "This page is for someone living with lumbar spinal stenosis. It is based on "
+                "the answers you gave, and says when to get help."
+            )
+        minutes = sum(entry.daily_minutes for entry in entries)
+        return title, (
+            f"This page is for someone living with lumbar spinal stenosis. Based on your "
+            f"answers, it gives you {len(entries)} exercises (about {minutes} minutes a day), "
+            f"what they are for, and when to get help."
+        )
+
+    def _arrange(self, blocks, features, level, calls, deadline):
         trace = []
         for plugin, _impl in self.host.impls("personalizer_arrange"):
             summary = [{"kind": b["kind"], "id": b["id"], "score": b.get("score")} for b in blocks]
@@ -403,7 +575,7 @@ class Engine:
 
             for name, order in self.runner.call(
                 "personalizer_arrange",
-                {"blocks": summary, "features": features},
+                {"blocks": summary, "features": features, "level": level},
                 validate,
                 calls,
                 deadline,
@@ -413,6 +585,11 @@ class Engine:
                 blocks = sorted(blocks, key=lambda b: position.get(b["id"], len(position)))
                 trace.append({"plugin": name, "order": [b["id"] for b in blocks]})
         return blocks, trace
+
+
+def _preference(item) -> int:
+    """The declared clinical preference that breaks ties (docs/content.md)."""
+    return item.meta.get("preference", item.meta.get("priority", 50))
 
 
 def _placement(blocks, scores, vetoed, catalog) -> list[dict]:
@@ -440,3 +617,24 @@ def _placement(blocks, scores, vetoed, catalog) -> list[dict]:
             }
         )
     return rows
+
+
+def _cut(blocks, scores, vetoed, catalog, max_sections) -> list[dict]:
+    """Candidates that were allowed but did not make the page, and what pushed them out."""
+    shown = {b["id"] for b in blocks}
+    limits = {
+        "section": f"the page shows at most {max_sections} sections",
+        "exercise": "the routine's time budget or exercise count was full, or exercises are "
+        "not given on this page",
+        "cta": "the page shows a few calls to action at most, or offers are not shown here",
+    }
+    return [
+        {
+            "id": item_id,
+            "kind": catalog[item_id].kind,
+            "score": score,
+            "why": limits.get(catalog[item_id].kind, "not shown"),
+        }
+        for item_id, score in sorted(scores.items(), key=lambda s: -s[1])
+        if item_id not in shown and item_id not in vetoed and score > 0
+    ]

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from personalizer.frozen import freeze
+
 log = logging.getLogger(__name__)
 
 
@@ -138,7 +140,9 @@ class HookRunner:
                     count=False,
                 )
                 continue
-            args = {name: kwargs[name] for name in impl.argnames}
+            # A fresh frozen copy for every call: what one plugin does to its arguments
+            # reaches neither the engine nor the next plugin (rule 9).
+            args = {name: freeze(kwargs[name]) for name in impl.argnames}
             started = time.perf_counter()
             try:
                 result = self._timed(impl.function, args)

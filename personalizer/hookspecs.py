@@ -41,13 +41,16 @@ def personalizer_triage(features):
 
 
 @hookspec
-def personalizer_candidates(features, catalog):
+def personalizer_candidates(features, catalog, level):
     """Propose catalog items for the page.
 
-    Called on a cache miss. ``catalog`` is the read-only content catalog (see content.py).
-    Return a list of ``{"id": str, "score": number, "reason": str}``. Scores of all plugins
-    for one item are added up; every reason is kept and shown in the block's ``why``. An id
-    that is not in the catalog makes the whole result of that plugin invalid for this page.
+    Called on a cache miss. ``catalog`` is the read-only content catalog (see content.py);
+    ``level`` is the page's triage level (``emergency``, ``urgent``, ``assess`` or ``none``;
+    optional: name it only if you use it). Return a list of
+    ``{"id": str, "score": number, "reason": str}``. Scores of all plugins for one item are
+    added up; every distinct reason is kept and shown to the person in the block's ``why``,
+    so write it in plain words (at most 200 characters, no markup or links). An id that is
+    not in the catalog makes the whole result of that plugin invalid for this page.
     """
 
 
@@ -61,7 +64,7 @@ def personalizer_exclusions(features, catalog):
 
 
 @hookspec
-def personalizer_arrange(blocks, features):
+def personalizer_arrange(blocks, features, level):
     """Reorder the page's blocks.
 
     Called on a cache miss after ranking, in turn for each implementation, each one getting
@@ -76,6 +79,9 @@ def personalizer_arrange(blocks, features):
 def personalizer_content():
     """Return extra content directories (paths) a plugin package ships.
 
-    Called once at start-up. Their Markdown files join the catalog and are validated like
-    the built-in content; an id that clashes with an existing item stops start-up.
+    Called once at start-up. Return a list of directory paths (a string alone is refused).
+    Each plugin's files are loaded on their own and validated like the built-in content:
+    a broken file, an id that clashes with an existing item or an unsafe link disables that
+    plugin alone (listed with its error in ``/v1/plugins``), never the service. A plugin's
+    calls to action are never ours: they are treated as commercial offers of the plugin.
     """

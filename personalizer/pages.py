@@ -44,6 +44,11 @@ class PageService:
         self.seen = LocalCache(max_entries=8192, ttl=600)
         self.partners = partners or Registry([])
         self.titles = {item.id: item.title for item in engine.catalog.items.values()}
+        self._pictures = engine.catalog.pictures()
+
+    def pictures(self) -> dict:
+        """Exercise pictures by file name (served by media.py)."""
+        return self._pictures
 
     def render(self, page: dict, fmt: str, partner: Partner | None = None) -> bytes:
         if fmt == "html":

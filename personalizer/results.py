@@ -8,20 +8,13 @@ as JSON (no lone surrogates, no integer beyond what JSON readers keep exact).
 from __future__ import annotations
 
 import math
-from types import MappingProxyType
+import re
 
+from personalizer.frozen import freeze
 from personalizer.hookcalls import Malformed
-from personalizer.schemas import TRIAGE_LEVELS
+from personalizer.vocabulary import LEVELS
 
-
-def freeze(value):
-    """A read-only copy for plugins: a hook cannot change what the engine or the next plugin
-    sees (mappings become read-only proxies, lists become tuples)."""
-    if isinstance(value, dict):
-        return MappingProxyType({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(freeze(v) for v in value)
-    return value
+__all__ = ["freeze", "records", "reason", "score", "text", "valid_features", "valid_triage"]
 
 
 MAX_INT = 2**53
@@ -82,5 +75,22 @@ def score(value) -> bool:
     return math.isfinite(value) and abs(value) <= MAX_INT
 
 
+# A reason is shown to the person: short plain text, no markup, no links, no control chars.
+MAX_REASON = 200
+_NOT_IN_A_REASON = re.compile(r"[<>{}\x00-\x1f\x7f]|https?:|www\.", re.IGNORECASE)
+
+
+def reason(value) -> bool:
+    return text(value) and len(value) <= MAX_REASON and _NOT_IN_A_REASON.search(value) is None
+
+
+# A flag a plugin names: a contract flag or a word of its own, never free text.
+_FLAG = re.compile(r"[a-z][a-z_]{0,39}")
+
+
+def flag(value) -> bool:
+    return isinstance(value, str) and _FLAG.fullmatch(value) is not None
+
+
 def valid_triage(result) -> list[dict]:
-    return records(result, {"flag": text, "level": lambda v: v in TRIAGE_LEVELS, "reason": text})
+    return records(result, {"flag": flag, "level": lambda v: v in LEVELS, "reason": reason})

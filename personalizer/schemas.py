@@ -14,25 +14,19 @@ import numbers
 import marshmallow as ma
 from marshmallow import fields, validate
 
-LEGS = ("none", "left", "right", "both")
-WORSE_WITH = ("standing", "walking", "arching_back", "bending_forward", "sitting", "lying_down")
-EASED_BY = ("sitting", "leaning_forward", "lying_down", "walking", "standing")
-RED_FLAGS = (
-    "saddle_numbness",
-    "bladder_or_bowel_change",
-    "sudden_leg_weakness",
-    "worsening_weakness",
-    "spreading_numbness",
-    "walking_decline",
-    "fever",
-    "after_fall",
-    "unexplained_weight_loss",
-    "history_of_cancer",
+from personalizer.vocabulary import (  # noqa: E402 - the word lists have one home
+    CHANNELS,
+    EASED_BY,
+    KINDS,
+    LEGS,
+    LEVELS,
+    LOCALES,
+    RED_FLAGS,
+    WORSE_WITH,
 )
-CHANNELS = ("web", "email", "clinic")
-LOCALES = ("en",)
-TRIAGE_LEVELS = ("emergency", "urgent", "assess", "none")
-BLOCK_KINDS = ("alert", "section", "exercise", "cta")
+
+TRIAGE_LEVELS = LEVELS
+BLOCK_KINDS = KINDS
 MAX_LIST = 32
 
 

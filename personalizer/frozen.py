@@ -1,0 +1,32 @@
+"""Deeply read-only copies of plain data, and plain copies back.
+
+Plugins are given frozen copies (mappings become read-only proxies, lists become tuples), so
+a hook cannot change, by ordinary means, what the engine or another plugin sees. A plugin
+that reaches through a proxy with reflection changes only its own copy: the engine keeps its
+own, and every call gets a fresh one (docs/safety.md, rule 9).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+
+def freeze(value):
+    if isinstance(value, dict | MappingProxyType):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, set | frozenset):
+        return frozenset(value)
+    return value
+
+
+def thaw(value):
+    """A plain, independent copy (dicts and lists) of frozen or plain data."""
+    if isinstance(value, dict | MappingProxyType):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [thaw(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return set(value)
+    return value
