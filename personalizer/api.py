@@ -26,11 +26,11 @@ ops = Blueprint("ops", __name__, description="Health and readiness")
 PROFILE_SCHEMA = ProfileSchema()
 ERROR_SCHEMA = "#/components/schemas/Error"
 ERRORS = {
-    "400": "Malformed JSON",
-    "401": "A partner key is missing or not valid",
+    "400": "Malformed JSON, or a key in the query string",
+    "401": "A partner key is missing or not valid (WWW-Authenticate: Bearer)",
     "403": "The publishable key is used from an origin not allowed",
     "413": "Body larger than the limit",
-    "415": "Body is not JSON",
+    "415": "Body is not JSON, or has a content coding other than identity",
     "422": "Invalid profile; errors name each field by its path",
     "429": "Too many requests for this key; see Retry-After",
 }
@@ -86,6 +86,9 @@ def read_raw() -> bytes:
     """The request body, refused with 415, 413 or 400 before anything parses it."""
     if request.mimetype not in JSON_TYPES and not request.mimetype.endswith("+json"):
         abort(415, message="send the profile as application/json")
+    coding = request.headers.get("Content-Encoding", "").strip().lower()
+    if coding not in ("", "identity"):
+        abort(415, message="send the body without a content coding (Content-Encoding)")
     raw = read_body(current_app.config["MAX_CONTENT_LENGTH"])
     if not raw.strip():
         abort(400, message="the request body is empty; send a JSON object")
@@ -147,7 +150,9 @@ class Pages(MethodView):
             return response
         fmt = "html" if wants_html() else "json"
         served = service().serve_body(raw, fmt, partner, lambda: load_profile(raw))
-        if request.if_none_match.contains(served.etag):
+        # Weak comparison (RFC 9110 13.1.2); "*" says nothing about this profile's page.
+        tags = request.if_none_match
+        if not tags.star_tag and tags.contains_weak(served.etag):
             response = Response(status=304)
         else:
             mimetype = "text/html" if fmt == "html" else "application/json"

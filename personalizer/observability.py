@@ -23,6 +23,18 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 HTML_CSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# Every label has a bounded set of values: routes are the app's rules (or "unmatched"),
+# methods these or "other", statuses HTTP's three digits, cache results our three words.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+CACHE_RESULTS = frozenset({"hit", "miss", "bypass"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
+def status_label(code: int) -> str:
+    return str(code) if 100 <= code <= 599 else "other"
 
 
 class Metrics:
@@ -101,10 +113,12 @@ def init_app(app: Flask, metrics: Metrics) -> None:
             csp = HTML_CSP if response.mimetype == "text/html" else API_CSP
             response.headers.setdefault("Content-Security-Policy", csp)
         route = request.url_rule.rule if request.url_rule else "unmatched"
-        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        metrics.requests.labels(
+            route, method_label(request.method), status_label(response.status_code)
+        ).inc()
         if "started" in g:
             metrics.latency.labels(route).observe(time.perf_counter() - g.started)
-        if "X-Cache" in response.headers:
+        if response.headers.get("X-Cache") in CACHE_RESULTS:
             metrics.cache.labels(response.headers["X-Cache"]).inc()
         return response
 

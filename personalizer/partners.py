@@ -18,16 +18,45 @@ from pathlib import Path
 import marshmallow as ma
 import yaml
 
+from personalizer import config
 from personalizer.schemas import flatten_errors
 
-HEX64 = ma.validate.Regexp(r"^[0-9a-f]{64}$", error="must be a lowercase SHA-256 hex digest")
-ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+class FullMatch(ma.validate.Validator):
+    """A regular expression the whole value must match: marshmallow's Regexp uses ``match``,
+    where ``$`` also matches before a trailing newline."""
+
+    def __init__(self, pattern: str, error: str | None = None):
+        self.regex = re.compile(pattern)
+        self.error = error or f"must match {pattern}"
+
+    def __call__(self, value):
+        if not isinstance(value, str) or not self.regex.fullmatch(value):
+            raise ma.ValidationError(self.error)
+        return value
+
+
+HEX64 = FullMatch(r"[0-9a-f]{64}", error="must be a lowercase SHA-256 hex digest")
+# scheme://host[:port], and a trailing slash is tolerated (it is stripped when loaded).
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?/?")
+# A link on a partner's page: an absolute http(s) URL, or a path on our site. Not "//host"
+# nor "/\\host" (browsers resolve both to another host), no backslash, space or control
+# character anywhere.
+HREF = re.compile(r"(https?://[A-Za-z0-9.-]+(:\d{1,5})?(/[^\s\\]*)?|/(?![/\\])[^\s\\]*)")
+
+
+def valid_rate_limit(value):
+    try:
+        config.rate_limit_string(value)
+    except ValueError as exc:
+        raise ma.ValidationError(str(exc)) from None
+    return value
 
 
 class PolicySchema(ma.Schema):
     commercial_ctas = ma.fields.Boolean(load_default=False)
     cta = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(("title", "href"))))
-    brand_colour = ma.fields.String(validate=ma.validate.Regexp(r"^#[0-9a-fA-F]{6}$"))
+    brand_colour = ma.fields.String(validate=FullMatch(r"#[0-9a-fA-F]{6}", "must be #rrggbb"))
     emergency_number = ma.fields.String(validate=ma.validate.Length(1, 40))
     emergency_service = ma.fields.String(validate=ma.validate.Length(1, 80))
     urgent_number = ma.fields.String(validate=ma.validate.Length(1, 80))
@@ -37,19 +66,23 @@ class PolicySchema(ma.Schema):
     def _cta(self, value, **kwargs):
         if set(value) != {"title", "href"} or not all(isinstance(v, str) for v in value.values()):
             raise ma.ValidationError("needs a title and an href")
-        if not value["href"].startswith(("https://", "http://", "/")):
-            raise ma.ValidationError("href must be an http(s) URL or a path")
+        if not HREF.fullmatch(value["href"]) or any(ord(c) < 32 for c in value["href"]):
+            raise ma.ValidationError(
+                "href must be an http(s) URL or a path on our site (not //host or /\\host)"
+            )
 
 
 class PartnerSchema(ma.Schema):
-    id = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,40}$"))
+    id = ma.fields.String(required=True, validate=FullMatch(r"[a-z0-9][a-z0-9-]{1,40}"))
     name = ma.fields.String(required=True)
     secret_key_sha256 = ma.fields.String(validate=HEX64)
     publishable_key_sha256 = ma.fields.String(validate=HEX64)
     allowed_origins = ma.fields.List(
-        ma.fields.String(validate=ma.validate.Regexp(ORIGIN)), load_default=list
+        ma.fields.String(validate=FullMatch(ORIGIN.pattern, "must be scheme://host[:port]")),
+        load_default=list,
     )
-    rate_limit = ma.fields.String(load_default=None)
+    rate_limit = ma.fields.String(load_default=None, validate=valid_rate_limit)
+    browser_rate_limit = ma.fields.String(load_default=None, validate=valid_rate_limit)
     policy = ma.fields.Nested(PolicySchema, load_default=lambda: PolicySchema().load({}))
 
 
@@ -66,6 +99,7 @@ class Partner:
     origins: frozenset[str]
     rate_limit: str | None
     policy: dict = field(hash=False)
+    browser_rate_limit: str | None = None
 
     @property
     def key_part(self) -> str:
@@ -116,6 +150,7 @@ class Registry:
                 origins=frozenset(o.rstrip("/") for o in p["allowed_origins"]),
                 rate_limit=p["rate_limit"],
                 policy=p["policy"],
+                browser_rate_limit=p["browser_rate_limit"],
             )
             for p in data["partners"]
         ]
@@ -139,8 +174,10 @@ class Registry:
     ) -> Partner | None:
         """The calling partner, None for an anonymous call, or AuthError (401 or 403)."""
         if authorization:
-            scheme, _, token = authorization.partition(" ")
-            partner = self._match(token.strip(), "secret_hash") if scheme == "Bearer" else None
+            scheme, _, token = authorization.strip().partition(" ")
+            # RFC 7235: the scheme is case-insensitive.
+            bearer = scheme.lower() == "bearer" and token.strip()
+            partner = self._match(token.strip(), "secret_hash") if bearer else None
             if partner is None:
                 raise AuthError(401, "the secret key is missing or not valid")
             return partner
