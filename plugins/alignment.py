@@ -65,70 +65,58 @@ def deviations(features):
     """(address word, strength, plain reason) for each deviation the person has."""
     found = []
     tilt = features.get("pelvic_tilt")
-    if tilt in ("mild_anterior", "marked_anterior"):
-        strength = 3 if tilt == "marked_anterior" else 2
-        found.append(("anterior_tilt", strength, f"{tilt.replace('_', ' ')} pelvic tilt measured"))
+    if tilt == "marked_anterior":
+        found.append(("anterior_tilt", 3, "your pelvis tips forward more than most"))
+    elif tilt == "mild_anterior":
+        found.append(("anterior_tilt", 2, "your pelvis tips forward a little more than most"))
     elif tilt == "posterior":
-        found.append(("posterior_tilt", 2, "posterior pelvic tilt measured"))
+        found.append(("posterior_tilt", 2, "your pelvis tips backward"))
     lordosis = features.get("lumbar_lordosis", "")
+    strength = 3 if lordosis.startswith("marked") else 2
     if lordosis.endswith("excess"):
-        strength = 3 if lordosis.startswith("marked") else 2
-        found.append(("excess_lordosis", strength, f"{lordosis.replace('_', ' ')} lumbar arch"))
+        found.append(("excess_lordosis", strength, "your lower back curves in more than most"))
     elif lordosis.endswith("flat"):
-        strength = 3 if lordosis.startswith("marked") else 2
-        found.append(("flat_lordosis", strength, f"{lordosis.replace('_', ' ')} lumbar curve"))
+        found.append(("flat_lordosis", strength, "your lower back is flatter than most"))
     obliquity = features.get("pelvic_obliquity")
     if obliquity in ("mild", "marked"):
         strength = 3 if obliquity == "marked" else 2
-        found.append(("obliquity", strength, f"{obliquity} uneven hips measured"))
+        found.append(("obliquity", strength, "one hip sits higher than the other"))
     if features.get("thoracic_kyphosis") == "rounded":
-        found.append(("kyphosis", 2, "upper-back rounding measured"))
+        found.append(("kyphosis", 2, "your upper back is more rounded than most"))
     if features.get("forward_head") == "forward":
-        found.append(("forward_head", 1, "forward head position measured"))
+        found.append(("forward_head", 1, "your head sits forward of your shoulders"))
     return found
-
-
-GOAL_WORDS = {
-    "flexion": "it eases the lower back gently forward",
-    "hip_flexor": "it lengthens the hip flexors",
-    "core": "it builds core support",
-    "glutes": "it strengthens the buttock muscles",
-    "conditioning": "it builds stamina in a comfortable position",
-    "balance": "it trains balance",
-    "mobility": "it keeps the back moving",
-    "relief": "it is a resting position for the legs",
-    "posture": "it works on upper-back and neck posture",
-}
 
 
 @hookimpl
 def personalizer_candidates(features, catalog):
-    """One pick per item: the strongest deviation it addresses, a little more for each further
-    one, and as much again for the most specific exercises of a deviation (those addressing
-    the fewest things), so that one-sided work for uneven hips is not crowded out by
-    all-round exercises."""
+    """Exercises only (sections are education's): the strongest deviation an exercise
+    addresses, a quarter more for each further one, and as much again for the most specific
+    exercises of a deviation (those addressing the fewest things), so that one-sided work for
+    uneven hips is not crowded out by all-round exercises. The reason names the strongest
+    deviation only: one idea per reason."""
     found = deviations(features)
     if not found:
         return []
-    items = catalog.of_kind("exercise") + catalog.of_kind("section")
+    exercises = catalog.of_kind("exercise")
     specific: dict[str, int] = {}  # item id -> the strength of the deviation it is made for
     for word, strength, _ in found:
-        matching = [i for i in items if i.kind == "exercise" and word in i.addresses]
-        breadth = {i.id: len(set(i.addresses) - {"general", "always"}) for i in matching}
+        breadth = {
+            i.id: len(set(i.addresses) - {"general", "always"})
+            for i in exercises
+            if word in i.addresses
+        }
         if breadth:
             narrowest = min(breadth.values())
             for item_id, n in breadth.items():
                 if n == narrowest:
                     specific[item_id] = max(specific.get(item_id, 0), strength)
     picks = []
-    for item in items:
+    for item in exercises:
         met = [(strength, reason) for word, strength, reason in found if word in item.addresses]
         if not met:
             continue
         met.sort(reverse=True)
         score = met[0][0] + 0.25 * (len(met) - 1) + specific.get(item.id, 0)
-        reason = "; ".join(r for _, r in met)
-        if item.kind == "exercise":
-            reason += f"; {GOAL_WORDS.get(item.goal, 'it addresses this')}"
-        picks.append({"id": item.id, "score": score, "reason": reason})
+        picks.append({"id": item.id, "score": score, "reason": met[0][1]})
     return picks

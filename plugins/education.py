@@ -1,15 +1,35 @@
-"""Education: which article sections matter to this person, and why.
+"""Education: which article sections this person needs, in the order they need them.
 
-Every page gets the core background (the sections marked ``always``, by their priority);
-the rest are raised by what the person reported, each with a plain reason.
+The one plugin that picks sections, so their order is decided in one place. Each section gets
+one pick: the highest of the rules below that this person meets, with that rule's reason (one
+idea per reason). The score sets the order (docs/plugins.md, "Scores"):
+
+- 10: what stenosis is, first for everyone (the service keeps no history, so every visit may
+  be the first);
+- 8.5-9.5: what needs a doctor's eye for this person (a warning sign, a circulation clue, a
+  less typical pattern, leg weakness);
+- 8-8.9: their own pattern (bending forward versus arching back, positions that ease them);
+- 7.8: how their routine was matched to them, when they were measured;
+- 6.5-7.7: questions their answers raise (pacing, cycling when the bike is their aerobic
+  work, whether it will get worse, medicines and injections when pain is high, surgery);
+- 2-5: background for anyone.
+
+A section's ``priority`` (front matter) adds up to 0.1, which breaks ties without letting
+alphabetical order decide.
 """
 
 from personalizer import hookimpl
 
 READS_FEATURES = (
     "alignment_measured",
+    "pelvic_tilt",
+    "lumbar_lordosis",
+    "pelvic_obliquity",
+    "thoracic_kyphosis",
+    "forward_head",
     "flexion_relief",
     "extension_provoked",
+    "flexion_provoked",
     "walking",
     "walking_provoked",
     "pain",
@@ -17,65 +37,163 @@ READS_FEATURES = (
     "weakness",
     "numbness",
     "pattern",
+    "legs",
+    "circulation_clue",
+)
+
+LIMITED = ("none", "minimal", "very_short", "short")
+POSTURE = (
+    "pelvic_tilt",
+    "lumbar_lordosis",
+    "pelvic_obliquity",
+    "thoracic_kyphosis",
+    "forward_head",
 )
 
 
 def _rules(f):
     """(topic, score, reason) for every rule this person's features meet."""
+    legs = "your symptoms" if f.get("legs") == "none" else "your legs"
     measured = f.get("alignment_measured", False)
-    walking_short = f.get("walking") in ("very_short", "short") or f.get("walking_provoked")
+    deviated = any(name in f for name in POSTURE)
+    walking = f.get("walking")
+    less_typical = f.get("pattern") == "less_typical"
+    relief = f.get("flexion_relief") and not less_typical
+    pain_high = f.get("pain") == "high"
+    bike_first = walking in ("none", "minimal")
+    walk_limited = walking in LIMITED or f.get("walking_provoked")
+    mild = f.get("pain") == "low" and walking not in LIMITED and not f.get("weakness")
     rules = [
-        (measured, "posture-lever", 3, "your posture was measured"),
-        (measured, "matched-routine", 2, "your routine is matched to your measurements"),
+        # What stenosis is: first, for everyone.
         (
-            f.get("flexion_relief"),
-            "flexion-vs-extension",
-            4,
-            "sitting or leaning forward eases you",
+            less_typical,
+            "what-is-stenosis",
+            10,
+            "your pattern differs from the usual one, shown here",
         ),
-        (f.get("flexion_relief"), "helps-positions", 3, "sitting or leaning forward eases you"),
+        (True, "what-is-stenosis", 10, "what stenosis is and how it usually feels"),
+        # What needs a doctor's eye.
+        (f.get("red_flags"), "when-to-see-doctor", 9.5, "you told us about a warning sign"),
+        (
+            f.get("circulation_clue"),
+            "when-to-see-doctor",
+            9.4,
+            "legs that ease when you stand still can be a circulation sign: see your doctor",
+        ),
+        (
+            less_typical,
+            "when-to-see-doctor",
+            9.3,
+            "a less typical pattern is worth showing a doctor",
+        ),
+        (
+            f.get("weakness"),
+            "when-to-see-doctor",
+            9,
+            "leg weakness is worth a check by your doctor",
+        ),
+        (
+            f.get("circulation_clue"),
+            "faq-what-makes-worse",
+            8.9,
+            "it explains how a circulation problem can feel similar",
+        ),
+        (less_typical, "faq-what-makes-worse", 8.8, "it lists the usual triggers, to compare"),
+        # Their own pattern.
+        (relief, "flexion-vs-extension", 8.6, f"bending forward eases {legs}"),
+        (
+            f.get("flexion_provoked"),
+            "flexion-vs-extension",
+            8.6,
+            "bending forward brings on your symptoms, which is less usual",
+        ),
         (
             f.get("extension_provoked"),
             "flexion-vs-extension",
-            3,
-            "standing tall brings your legs on",
+            8.5,
+            f"standing tall brings on {legs}",
         ),
-        (walking_short, "helps-pacing-walking", 3, "walking brings your legs on early"),
-        (walking_short, "helps-cycling", 2, "cycling can be easier than walking for you"),
-        (f.get("pain") == "high", "helps-inflammation", 2, "your pain is high right now"),
-        (f.get("pain") == "high", "surgery", 2, "high pain makes the options worth knowing"),
-        (f.get("walking") == "very_short", "surgery", 2, "you can walk only a few minutes"),
-        (f.get("red_flags"), "when-to-see-doctor", 5, "you reported a warning sign"),
-        (f.get("weakness"), "when-to-see-doctor", 3, "you have leg weakness now"),
-        (f.get("numbness"), "when-to-see-doctor", 2, "you have numbness now"),
+        (relief, "helps-positions", 8.2, f"positions to use when {legs} flare"),
+        # Their routine.
+        (measured, "matched-routine", 7.8, "your routine uses your measurements"),
+        (bike_first, "helps-cycling", 7.7, "cycling keeps you active while walking is hard"),
         (
-            f.get("pattern") == "typical",
-            "what-is-stenosis",
-            2,
-            "your pattern is often seen with it",
+            f.get("numbness") or f.get("weakness"),
+            "faq-worse-over-time",
+            7.6,
+            "you may be wondering whether it will get worse",
         ),
-        (True, "helps-give-it-time", 1, "most people need a few months to feel the change"),
-        (True, "when-to-see-doctor", 1, "everyone should know the warning signs"),
+        (
+            walk_limited and walking != "none" and not f.get("circulation_clue"),
+            "helps-pacing-walking",
+            7.5,
+            f"walking brings on {legs}; pacing helps you go further",
+        ),
+        (
+            pain_high,
+            "helps-inflammation",
+            7.65,
+            "with pain this high, you may be asking about medicines",
+        ),
+        (
+            pain_high,
+            "faq-surgery-only-way",
+            7.45,
+            "with pain this high, you may be asking about surgery",
+        ),
+        (
+            walking in ("none", "minimal", "very_short"),
+            "surgery",
+            7.2,
+            "you can walk only a short way, when surgery is sometimes discussed",
+        ),
+        (
+            relief and walk_limited,
+            "helps-cycling",
+            6.8,
+            "cycling bends you forward, which suits you",
+        ),
+        (
+            f.get("legs") == "both",
+            "faq-worse-over-time",
+            6.6,
+            "you may be wondering whether it will get worse",
+        ),
+        (f.get("weakness"), "surgery", 6.5, "leg weakness is one reason people see a specialist"),
+        (deviated, "posture-lever", 6.4, "you may wonder whether your posture plays a part"),
+        (
+            deviated,
+            "helps-support-muscles",
+            6.2,
+            "your routine has strength work for how you stand",
+        ),
+        (mild, "faq-reversed-without-surgery", 6, "many people improve without an operation"),
+        (
+            not f.get("pattern") and not f.get("red_flags"),
+            "faq-what-makes-worse",
+            5.5,
+            "it lists what usually brings symptoms on",
+        ),
+        # Background for anyone.
+        (True, "matched-routine", 4.5, "how your routine was chosen"),
+        (not mild, "reversal", 4, "what can change with time and exercise, and what cannot"),
+        (True, "helps-support-muscles", 3.5, "strength and supple hips support daily life"),
+        (True, "helps-give-it-time", 3, "an active plan takes a few months to show its effect"),
+        (True, "when-to-see-doctor", 2, "everyone should know when to get help"),
+        (measured, "posture-lever", 1.5, "what posture can and cannot tell"),
     ]
     return [(topic, score, reason) for met, topic, score, reason in rules if met]
 
 
 @hookimpl
 def personalizer_candidates(features, catalog):
-    sections = catalog.of_kind("section")
-    by_topic = {}
-    for item in sections:
-        by_topic.setdefault(item.topic, []).append(item)
-    picks = [
-        {
-            "id": item.id,
-            "score": item.priority / 25,
-            "reason": "core background for anyone living with stenosis",
-        }
-        for item in sections
-        if "always" in item.addresses
-    ]
+    best: dict[str, tuple[float, str]] = {}
     for topic, score, reason in _rules(features):
-        for item in by_topic.get(topic, []):
-            picks.append({"id": item.id, "score": score, "reason": reason})
+        if topic not in best or score > best[topic][0]:
+            best[topic] = (score, reason)
+    picks = []
+    for item in catalog.of_kind("section"):
+        if item.topic in best:
+            score, reason = best[item.topic]
+            picks.append({"id": item.id, "score": score + item.priority / 1000, "reason": reason})
     return picks

@@ -9,19 +9,22 @@ from personalizer import hookimpl
 READS_FEATURES = ("red_flags",)
 
 REASONS = {
-    "saddle_numbness": ("emergency", "saddle numbness can signal cauda equina syndrome"),
+    "saddle_numbness": (
+        "emergency",
+        "numbness between the legs can mean the nerves at the base of the spine are squeezed",
+    ),
     "bladder_or_bowel_change": (
         "emergency",
-        "a new bladder or bowel change can signal cauda equina syndrome",
+        "a new bladder or bowel change can mean the nerves at the base of the spine are squeezed",
     ),
-    "sudden_leg_weakness": ("emergency", "sudden leg weakness can be an acute nerve deficit"),
-    "worsening_weakness": ("urgent", "gradually worsening weakness is a progressive deficit"),
-    "spreading_numbness": ("urgent", "spreading numbness is a progressive deficit"),
-    "walking_decline": ("urgent", "a clear fall in walking distance needs a clinical review"),
-    "fever": ("urgent", "back pain with fever can signal an infection"),
-    "after_fall": ("urgent", "back pain after a fall can signal a fracture"),
-    "unexplained_weight_loss": ("assess", "unexplained weight loss warrants an assessment"),
-    "history_of_cancer": ("assess", "a history of cancer with back pain warrants an assessment"),
+    "sudden_leg_weakness": ("emergency", "sudden leg weakness can mean a nerve is badly squeezed"),
+    "worsening_weakness": ("urgent", "weakness that keeps getting worse needs a check soon"),
+    "spreading_numbness": ("urgent", "numbness that is spreading needs a check soon"),
+    "walking_decline": ("urgent", "walking much less far than before needs a check soon"),
+    "fever": ("urgent", "back pain with a fever can be a sign of infection"),
+    "after_fall": ("urgent", "back pain after a fall can be a sign of a broken bone"),
+    "unexplained_weight_loss": ("assess", "weight loss you cannot explain is worth a check"),
+    "history_of_cancer": ("assess", "with a past cancer, back pain is worth a check"),
 }
 
 
@@ -29,6 +32,6 @@ REASONS = {
 def personalizer_triage(features):
     entries = []
     for flag in features.get("red_flags", []):
-        level, reason = REASONS.get(flag, ("assess", f"{flag.replace('_', ' ')} reported"))
-        entries.append({"flag": flag, "level": level, "reason": f"{reason} (reported)"})
+        level, reason = REASONS.get(flag, ("assess", "you reported something worth a check"))
+        entries.append({"flag": flag, "level": level, "reason": reason})
     return entries

@@ -1,42 +1,90 @@
-"""Routine: the everyday base of the daily routine, whatever the alignment.
+"""Routine: the everyday base of the routine, whatever the alignment.
 
-Alignment and symptom plugins push the exercises that fit a person's deviations; this one
-makes sure a routine also has a warm-up, a rest position for walks, a way to build stamina
-and, where it helps, balance work. The engine fits the result to the minutes available.
+The fact sheet's usual mix (section 3): stretching, flexion-biased work for the middle, and
+aerobic work the person can manage. This plugin gives every goal a small base score, so a
+routine always has something of each kind to choose from, and chooses the aerobic work:
+walking, or the exercise bike when walking is very short or sitting and leaning forward
+ease the legs (the bike keeps the back bent a little forward). Symptom and alignment plugins
+add to these scores; the routine (personalizer/routine.py) fits the result to the minutes.
 """
 
 from personalizer import hookimpl
 
-READS_FEATURES = ("walking", "walking_provoked", "flexion_relief", "numbness")
+READS_FEATURES = (
+    "walking",
+    "walking_provoked",
+    "flexion_relief",
+    "flexion_provoked",
+    "pattern",
+    "circulation_clue",
+    "legs",
+)
+
+BASE = {
+    "flexion": (1.5, "a gentle forward stretch to start your routine"),
+    "core": (1, "builds support around your middle"),
+    "glutes": (1, "keeps your hips and legs strong"),
+    "mobility": (0.8, "a gentle warm-up that keeps your back moving"),
+    "hip_flexor": (0.6, "keeps the front of your hips supple"),
+    "relief": (0.5, "a resting position you can use anywhere"),
+    "balance": (0.5, "a short balance practice, holding on"),
+    "posture": (0.3, "works on how you hold your upper back and neck"),
+}
+EXTENSION = (0.3, "a gentle back-arching move, for backs that do not like bending forward")
 
 
-def _wanted(f):
-    walking_short = f.get("walking") in ("very_short", "short") or f.get("walking_provoked")
-    return [
-        ("mobility", 1.5, "a gentle warm-up to start the routine"),
-        ("relief", 1.5 if walking_short else 0.5, "a resting position to use on any walk"),
-        (
-            "conditioning",
-            2 if f.get("flexion_relief") else 1,
-            "builds stamina; a forward-leaning position suits you"
-            if f.get("flexion_relief")
-            else "builds stamina at your own pace",
-        ),
-        (
-            "balance",
-            1.5 if f.get("numbness") else 0.5,
-            "numbness can affect balance" if f.get("numbness") else "keeps balance sharp",
-        ),
-        ("core", 1, "core support for everyday posture"),
-        ("glutes", 1, "leg and buttock strength for standing and walking"),
-    ]
+def _aerobic(f):
+    """(walking score, bike score, walking reason, bike reason)."""
+    walking = f.get("walking")
+    held = f.get("circulation_clue")
+    walk_reason = "walking with planned rests builds how far you can go"
+    bike_reason = "the bike builds stamina with your back bent a little forward"
+    if held:
+        walk_reason = (
+            "keep your walks the same length until your doctor has checked your circulation"
+        )
+        bike_reason = (
+            "if your calves hurt on the bike, tell your doctor: it can be a circulation sign"
+        )
+    if walking == "none":
+        return (
+            0,
+            4,
+            walk_reason,
+            "the bike builds stamina sitting down, while walking is not possible",
+        )
+    if walking == "minimal":
+        return (
+            1,
+            3.5,
+            walk_reason,
+            "the bike builds stamina sitting down, while walks are very short",
+        )
+    if f.get("flexion_provoked"):
+        return 3, 1, walk_reason, bike_reason
+    if f.get("flexion_relief") and walking in ("very_short", "short"):
+        return 2, 3, walk_reason, bike_reason
+    return 3, 2, walk_reason, bike_reason
 
 
 @hookimpl
 def personalizer_candidates(features, catalog):
+    f = features
+    base = dict(BASE)
+    if f.get("pattern") == "less_typical" or f.get("flexion_provoked"):
+        base["flexion"] = (0.5, "a gentle stretch for your lower back")
+    walk, bike, walk_reason, bike_reason = _aerobic(f)
     picks = []
-    for goal, score, reason in _wanted(features):
-        for item in catalog.of_kind("exercise"):
-            if item.goal == goal:
-                picks.append({"id": item.id, "score": score, "reason": reason})
+    for item in catalog.of_kind("exercise"):
+        if item.goal == "conditioning":
+            on_foot = "walking" in item.meta.get("involves", [])
+            score, reason = (walk, walk_reason) if on_foot else (bike, bike_reason)
+        elif "extension" in item.meta.get("involves", []):
+            score, reason = EXTENSION
+        elif item.goal in base:
+            score, reason = base[item.goal]
+        else:
+            continue
+        if score > 0:
+            picks.append({"id": item.id, "score": score, "reason": reason})
     return picks

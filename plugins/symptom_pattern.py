@@ -1,14 +1,23 @@
-"""Symptom pattern: where and when the legs complain, what eases them, and what to avoid.
+"""Symptom pattern: where and when the legs complain, what eases them, how severe it is now.
 
-Its exclusions are the contraindications of the catalog: an exercise tagged
-``extension_provoked`` is vetoed for a person whose legs get worse standing or arching back,
-and so on. The pattern words describe, they do not diagnose.
+Features (fact sheet section 2): the classic pattern of stenosis is leg symptoms brought on by
+standing and walking and eased by sitting or bending forward; pain that walking does not bring
+on, or that comes on lying down, is less typical; legs that ease by standing still can point
+to a circulation problem instead. Walking tolerance, pain, numbness and weakness set how
+gentle the work must be. The pattern words describe, they do not diagnose.
+
+Exclusions: the catalog's contraindications, plus what an exercise involves (the same rules
+the engine applies on its own): no back-arching work when standing or arching brings the legs
+on or bending forward eases them, no walking when the person cannot walk, no kneeling with
+leg weakness or high pain.
 """
 
 from personalizer import hookimpl
 
-WALKING = [(5, "very_short"), (15, "short"), (10**6, "longer")]
-PAIN = [(7, "not_high"), (11, "high")]
+# Minutes of walking before the legs force a stop. 20 or more reads as "not limited".
+WALKING = [(1, "none"), (3, "minimal"), (10, "very_short"), (20, "short"), (10**6, "longer")]
+PAIN = [(4, "low"), (7, "moderate"), (11, "high")]
+LIMITED_WALKING = ("none", "minimal", "very_short", "short")
 
 READS_FEATURES = (
     "flexion_relief",
@@ -20,6 +29,9 @@ READS_FEATURES = (
     "pain",
     "numbness",
     "weakness",
+    "legs",
+    "circulation_clue",
+    "pattern",
 )
 
 
@@ -29,8 +41,8 @@ def _bucket(value, bands):
 
 @hookimpl
 def personalizer_features(profile):
-    """Only what changes a decision: a false flag, walking beyond 15 minutes or pain below 7
-    read the same as not reported, so they do not split the cache."""
+    """Only what changes a decision: a false flag, walking of 20 minutes or more, or pain of
+    4-6 read the same as not reported, so they do not split the cache."""
     s = profile.get("symptoms", {})
     worse, eased = set(s.get("worse_with", [])), set(s.get("eased_by", []))
     features = {
@@ -41,64 +53,174 @@ def personalizer_features(profile):
         "walking_provoked": "walking" in worse,
         "numbness": s.get("numbness", False),
         "weakness": s.get("weakness", False),
+        # Legs easing when standing still: more often a circulation sign (fact sheet 2).
+        "circulation_clue": "standing" in eased,
     }
+    if "legs" in s:
+        features["legs"] = {"left": "one", "right": "one"}.get(s["legs"], s["legs"])
     if "walking_tolerance_min" in s:
         features["walking"] = _bucket(s["walking_tolerance_min"], WALKING)
     if "pain_score" in s:
         features["pain"] = _bucket(s["pain_score"], PAIN)
-    # The classic pattern (fact sheet section 2): at least two of these together.
-    signs = ["sitting" in eased, "leaning_forward" in eased, bool(worse & {"standing", "walking"})]
-    if sum(signs) >= 2:
-        features["pattern"] = "typical"
+    features["pattern"] = _pattern(worse, eased)
     return {
         name: value
         for name, value in features.items()
-        if value not in (False, "longer", "not_high")
+        if value not in (False, None, "longer", "moderate")
     }
+
+
+def _pattern(worse: set, eased: set) -> str | None:
+    """typical: at least two of eased sitting, eased leaning forward, brought on by standing
+    or walking. less_typical: provoked, but not by standing or walking; or eased by walking;
+    or brought on lying down (pain at rest). None when too little was reported to say."""
+    if not worse and not eased:
+        return None
+    if (worse and not worse & {"standing", "walking"}) or "walking" in eased:
+        return "less_typical"
+    if "lying_down" in worse:
+        return "less_typical"
+    signs = ["sitting" in eased, "leaning_forward" in eased, bool(worse & {"standing", "walking"})]
+    return "typical" if sum(signs) >= 2 else None
+
+
+def legs_word(features) -> str:
+    """How to name the symptoms: "your legs", or "your symptoms" when the legs are clear."""
+    return "your symptoms" if features.get("legs") == "none" else "your legs"
+
+
+def limited_walking(features) -> bool:
+    return features.get("walking") in LIMITED_WALKING
+
+
+def gentle(features) -> str | None:
+    """Why this person's work must be gentle now, or None."""
+    if features.get("pain") == "high":
+        return "your pain is high right now"
+    if features.get("walking") in ("none", "minimal"):
+        return "walking is very hard for you right now"
+    if features.get("weakness"):
+        return "you have leg weakness"
+    return None
+
+
+def steady(features) -> bool:
+    """Low pain, walking not limited, no weakness or numbness: ready for floor work."""
+    return (
+        features.get("pain") == "low"
+        and not limited_walking(features)
+        and not features.get("weakness")
+        and not features.get("numbness")
+    )
 
 
 def active_contraindications(features):
     """Contraindication word -> plain reason, for the ones that apply to this person."""
     active = {}
     if features.get("extension_provoked"):
-        active["extension_provoked"] = "standing or arching back brings on your leg symptoms"
+        active["extension_provoked"] = "standing tall or arching back brings on your symptoms"
     if features.get("flexion_provoked"):
         active["flexion_provoked"] = "bending forward or sitting brings on your symptoms"
     if features.get("lying_provoked"):
         active["lying_provoked"] = "lying down brings on your symptoms"
     if features.get("pain") == "high":
-        active["high_pain"] = "your pain is high (7 or more out of 10) right now"
+        active["high_pain"] = "your pain is high right now"
     if features.get("weakness"):
-        active["weakness"] = "you have leg weakness now"
+        active["weakness"] = "you have leg weakness"
     return active
+
+
+def involvement_vetoes(features):
+    """What an exercise involves -> plain reason it is left out for this person."""
+    vetoes = {}
+    if features.get("extension_provoked"):
+        vetoes["extension"] = "arching your back can bring on your symptoms"
+    elif features.get("flexion_relief"):
+        vetoes["extension"] = "bending forward eases you, so back-arching moves are left out"
+    if features.get("walking") == "none":
+        vetoes["walking"] = "walking is not possible for you at the moment"
+    if features.get("weakness"):
+        vetoes["kneeling"] = "kneeling is hard to get into and out of with weak legs"
+    elif features.get("pain") == "high":
+        vetoes["kneeling"] = "kneeling is left out while your pain is high"
+    return vetoes
 
 
 @hookimpl
 def personalizer_exclusions(features, catalog):
     active = active_contraindications(features)
+    by_involvement = involvement_vetoes(features)
     vetoes = []
     for item in catalog.of_kind("exercise"):
-        for word in item.contraindications:
-            if word in active:
-                vetoes.append({"id": item.id, "reason": f"left out: {active[word]}"})
-                break
+        reasons = [active[w] for w in item.contraindications if w in active]
+        reasons += [by_involvement[w] for w in item.meta.get("involves", []) if w in by_involvement]
+        if reasons:
+            vetoes.append({"id": item.id, "reason": f"left out: {reasons[0]}"})
     return vetoes
+
+
+GENTLE_IDS = (
+    "knee-to-chest",
+    "pelvic-tilt",
+    "seated-forward-bend",
+    "knee-rolls",
+    "abdominal-draw-in",
+    "lying-hip-flexor-stretch",
+)
+STEADY_IDS = (
+    "bottom-to-heels",
+    "double-knees-to-chest",
+    "four-point-reach",
+    "half-kneeling-hip-flexor-stretch",
+)
+
+
+def _wanted(f):
+    """(item id or goal, score, reason) for this person's symptoms."""
+    legs = legs_word(f)
+    wanted = []
+    if f.get("flexion_relief") and f.get("pattern") != "less_typical":
+        wanted.append(("flexion", 2, f"bending forward eases {legs}"))
+        wanted.append(("relief", 1, f"leaning forward eases {legs}"))
+    if limited_walking(f) or f.get("walking_provoked"):
+        wanted.append(("standing-lean", 2, "a rest stop to use whenever walking brings on " + legs))
+        if f.get("walking") != "none":
+            wanted.append(("sit-to-stand", 1, "strong legs help you keep walking"))
+    reason = gentle(f)
+    if reason:
+        for item_id in GENTLE_IDS:
+            wanted.append((item_id, 1, f"a gentle move, done lying or sitting, while {reason}"))
+    elif steady(f):
+        for item_id in STEADY_IDS:
+            wanted.append((item_id, 1.2, "your pain is low and you walk well: a firmer stretch"))
+    if f.get("numbness"):
+        wanted.append(("balance-stand", 2.5, "numbness can make you less steady on your feet"))
+    elif f.get("weakness") or f.get("legs") == "both":
+        wanted.append(("balance-stand", 2, "leg symptoms can make you less steady on your feet"))
+    if f.get("weakness"):
+        wanted.append(("sit-to-stand", 1, "builds leg strength, with your hands to help"))
+        wanted.append(("bridge", 1, "builds hip strength lying down"))
+    if f.get("flexion_provoked"):
+        wanted.append(
+            (
+                "prone-press-up",
+                3,
+                "bending forward brings on your symptoms; this goes the other way",
+            )
+        )
+        wanted.append(("bridge", 1, "builds strength without bending forward"))
+    if f.get("legs") == "one":
+        wanted.append(("side-leg-raise", 1.5, "your symptoms are in one leg: this works each side"))
+    return wanted
 
 
 @hookimpl
 def personalizer_candidates(features, catalog):
-    wanted = {}
-    if features.get("flexion_relief"):
-        wanted["flexion_relief"] = (3, "your legs ease when you sit or lean forward")
-    if features.get("walking") in ("very_short", "short") or features.get("walking_provoked"):
-        wanted["walking_limited"] = (2, "walking brings on your legs early")
-    if features.get("numbness"):
-        wanted["numbness"] = (1, "you have numbness now")
-    if features.get("weakness"):
-        wanted["weakness"] = (1, "you have leg weakness now")
-    picks = []
-    for item in catalog.of_kind("exercise") + catalog.of_kind("section"):
-        for word, (score, reason) in wanted.items():
-            if word in item.addresses:
-                picks.append({"id": item.id, "score": score, "reason": reason})
-    return picks
+    picks: dict[str, dict] = {}
+    for target, score, reason in _wanted(features):
+        for item in catalog.of_kind("exercise"):
+            if target not in (item.id, item.goal):
+                continue
+            pick = picks.setdefault(item.id, {"id": item.id, "score": 0, "reason": reason})
+            pick["score"] += score
+    return list(picks.values())
