@@ -6,15 +6,22 @@ the plugin time budget uses SIGALRM, which needs the main thread.
 """
 
 import os
+import shutil
 import tempfile
 
-# Prometheus counts from every worker: each writes its values to files in this directory and
-# /metrics adds them up. It must be set before the workers import prometheus_client.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="personalizer-metrics-")
+from personalizer.config import gunicorn_settings
 
-bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Prometheus counts from every worker: each writes its values to files in this directory and
+# /metrics adds them up. It must be set before the workers import prometheus_client. A
+# directory made here is removed when the server stops (on_exit).
+OWN_METRICS_DIR = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    OWN_METRICS_DIR = tempfile.mkdtemp(prefix="personalizer-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = OWN_METRICS_DIR
+
+_settings = gunicorn_settings(os.environ)  # BIND and WEB_CONCURRENCY, checked
+bind = _settings["BIND"]
+workers = _settings["WEB_CONCURRENCY"]
 # Overridable only so that `make bench` can measure the alternatives side by side.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
@@ -24,6 +31,18 @@ keepalive = 2
 max_requests = 5000
 max_requests_jitter = 500
 accesslog = "-"
+# The request line without its query string ("%(U)s" is the path only) and no referrer: a
+# query can carry what does not belong in logs (keys are refused in URLs, but still sent).
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# gunicorn 25+ opens a control socket under $XDG_RUNTIME_DIR or ~/.gunicorn by default; the
+# service is managed by its supervisor (compose, systemd), not through that socket.
+control_socket_disable = True
+
+
+def on_exit(server):
+    """Remove the metrics directory this file made; one given from outside is left alone."""
+    if OWN_METRICS_DIR:
+        shutil.rmtree(OWN_METRICS_DIR, ignore_errors=True)
 
 
 def child_exit(server, worker):

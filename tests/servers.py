@@ -36,8 +36,10 @@ def healthy(port: int) -> bool:
 
 
 @contextmanager
-def gunicorn(**env: str) -> Iterator[Server]:
-    """gunicorn.conf.py with the built-in plugins only and no rate limit, plus ``env``."""
+def gunicorn(access_log: str = "/dev/null", **env: str | None) -> Iterator[Server]:
+    """gunicorn.conf.py with the built-in plugins only and no rate limit, plus ``env``; the
+    access log goes to ``access_log`` (a path, or "-" for stdout). A variable given as None is
+    removed from the environment."""
     port = free_port()
     settings = {
         **os.environ,
@@ -46,9 +48,10 @@ def gunicorn(**env: str) -> Iterator[Server]:
         "PERSONALIZER_RATE_LIMIT_ENABLED": "false",
         **env,
     }
+    settings = {name: value for name, value in settings.items() if value is not None}
     command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
     process = subprocess.Popen(
-        [*command, "--access-logfile", "/dev/null", "wsgi:app"],
+        [*command, "--access-logfile", access_log, "wsgi:app"],
         cwd=ROOT,
         env=settings,
         stderr=subprocess.DEVNULL,
