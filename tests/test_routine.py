@@ -3,28 +3,43 @@
 What must hold for every page: the routine fits the budget's bucket (the engine floors
 minutes_per_day to a multiple of 5), its minutes are the sum of its doses (the formula of
 content.Item.minutes and routine.Entry.daily_minutes, recomputed here on its own), no item
-carries a contraindication that applies to the person, the routine is the page's exercise
-blocks in the same order, ordered warm-up < mobility < strength < conditioning. And the
-routine answers to the person: opposite alignments get different work, flexion relief gets
-flexion or conditioning work, uneven hips get work for uneven hips.
+carries a contraindication or involves work that applies to the person, the routine is the
+page's exercise blocks in the same order, ordered warm-up < mobility < strength <
+conditioning, at most one aerobic activity with the minutes the budget gives it, at most 4
+other exercises up to 30 minutes (6 above). And the routine answers to the person: opposite
+alignments get different work, flexion relief gets flexion or conditioning work, uneven hips
+get work for uneven hips. The exercise texts agree with their doses.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import re
+from pathlib import Path
 
 import pytest
+import yaml
 
-from personalizer import create_app, safety
+from personalizer import create_app, routine, safety
 from personalizer.vocabulary import PHASES
 from tests.conftest import EXAMPLE_PROFILE, base_config
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 BUDGETS = range(5, 61)
 BUCKETS = range(5, 61, 5)
 
 # The dose formula, written out again (docs/content.md): do not import it from the code.
 SECONDS_PER_REP, REST_BETWEEN_SETS_S, MIN_TIMED = 4, 30, 3
+
+
+def aerobic_share(bucket: int) -> int:
+    """Aerobic minutes a day (docs/content.md): none under 10, 40 % at 10 rising to 60 % at
+    30, at most 30 a day (x 5 days = 150 a week)."""
+    if bucket < 10:
+        return 0
+    share = 0.4 + 0.2 * min(1.0, (bucket - 10) / 20)
+    return min(30, math.floor(bucket * share + 0.5))
 
 
 def dose_minutes(dose: dict) -> int:
@@ -52,6 +67,21 @@ def active_contraindications(profile: dict) -> set[str]:
     if symptoms.get("weakness"):
         active.add("weakness")
     return active
+
+
+def avoided_involvement(profile: dict) -> set[str]:
+    """What the person must not be given (contract rule 5, and our stricter kneeling rule)."""
+    symptoms = profile.get("symptoms", {})
+    worse = set(symptoms.get("worse_with", []))
+    eased = set(symptoms.get("eased_by", []))
+    avoid = set()
+    if worse & {"standing", "arching_back"} or eased & {"sitting", "leaning_forward"}:
+        avoid.add("extension")
+    if symptoms.get("walking_tolerance_min") == 0:
+        avoid.add("walking")
+    if symptoms.get("weakness") or symptoms.get("pain_score", 0) >= 7:
+        avoid.add("kneeling")
+    return avoid
 
 
 def symptoms(**kwargs) -> dict:
@@ -117,7 +147,7 @@ PROFILES = {
         },
         "symptoms": symptoms(eased_by=["lying_down"], pain_score=3, walking_tolerance_min=60),
     },
-    "urgent-flag-still-gets-a-routine": {
+    "urgent-flag-holds-the-routine": {
         "alignment": {"pelvic_tilt_deg": 12},
         "symptoms": symptoms(worse_with=["standing"], pain_score=7),
         "red_flags": ["walking_decline"],
@@ -171,21 +201,34 @@ def routine_problems(page: dict, profile: dict, budget: int, catalog) -> list[st
         problems.append(f"routine {ids} is not the exercise blocks {[b['id'] for b in blocks]}")
     total = 0
     for block, item in zip(blocks, items, strict=False):
-        dose = block["dose"]
-        expected_item = {"id": block["id"], **{k: v for k, v in dose.items() if k != "each_side"}}
-        if item != expected_item:
-            problems.append(f"routine item {item} differs from the block's dose {dose}")
+        dose = {k: v for k, v in block["dose"].items() if k != "text"}
+        for key in ("sets", "reps", "hold_s", "minutes", "per_day", "days_per_week"):
+            if key in dose and item.get(key) != dose[key]:
+                problems.append(f"routine item {item} differs from the block's dose {dose}")
+        for key in ("id", "title", "text", "days_per_week", "each_side"):
+            if key not in item:
+                problems.append(f"routine item {item['id']} has no {key}")
         catalog_dose = catalog[block["id"]].dose
         if "minutes" in dose:
-            limit = min(catalog_dose["minutes"], bucket // 3)
-            if not MIN_TIMED <= dose["minutes"] <= limit:
-                problems.append(f"{block['id']}: {dose['minutes']} timed minutes, not 3..{limit}")
-        elif dose != catalog_dose:
+            wanted = aerobic_share(bucket)
+            if dose["minutes"] != wanted or dose.get("days_per_week") != 5:
+                problems.append(f"{block['id']}: {dose} is not {wanted} minutes on 5 days")
+        elif dose != {k: v for k, v in catalog_dose.items()}:
             problems.append(f"{block['id']}: dose {dose} is not the catalog's {catalog_dose}")
         total += dose_minutes(dose)
     if routine["minutes"] != total:
         problems.append(f"routine says {routine['minutes']} minutes, its doses add up to {total}")
-
+    aerobic = [i for i in ids if "minutes" in catalog[i].dose]
+    others = [i for i in ids if "minutes" not in catalog[i].dose]
+    if len(aerobic) > 1:
+        problems.append(f"more than one aerobic activity: {aerobic}")
+    if len(others) > (4 if bucket <= 30 else 6):
+        problems.append(f"{len(others)} exercises besides aerobic work: {others}")
+    avoid = avoided_involvement(profile)
+    for item_id in ids:
+        clash = set(catalog[item_id].involves) & avoid
+        if clash:
+            problems.append(f"{item_id} involves what this person avoids: {sorted(clash)}")
     active = active_contraindications(profile)
     for item_id in ids:
         clash = set(catalog[item_id].contraindications) & active
@@ -196,8 +239,10 @@ def routine_problems(page: dict, profile: dict, budget: int, catalog) -> list[st
         problems.append(f"phases out of order: {[catalog[i].phase for i in ids]}")
     if len(set(ids)) != len(ids):
         problems.append(f"an exercise twice: {ids}")
-    if page["triage"]["level"] != "emergency" and not ids:
+    if page["triage"]["level"] in ("none", "assess") and not ids:
         problems.append("no routine at all")
+    if page["triage"]["level"] in ("urgent", "emergency") and ids:
+        problems.append(f"a routine on an {page['triage']['level']} page")
     if any(not b["why"] for b in blocks):
         problems.append("an exercise without a reason")
     problems += safety.check(page)
@@ -218,7 +263,7 @@ def test_routine_rules_hold_for_every_budget(routine_client, catalog, name):
 
 def test_the_checks_can_fail(catalog):
     """routine_problems catches a page that breaks each rule (guards the guard)."""
-    profile = {"symptoms": {"worse_with": ["lying_down"]}}
+    profile = {"symptoms": {"worse_with": ["lying_down"], "walking_tolerance_min": 0}}
     bridge = catalog["bridge"].dose
     page = {
         "triage": {"level": "none", "flags": []},
@@ -230,15 +275,17 @@ def test_the_checks_can_fail(catalog):
         ],
         "routine": {
             "minutes": 12,
-            "items": [{"id": "paced-walking", "minutes": 2, "per_day": 1}, {"id": "bridge"}],
+            "items": [{"id": "paced-walking", "minutes": 3, "per_day": 1}, {"id": "bridge"}],
         },
     }  # fmt: skip
     problems = "\n".join(routine_problems(page, profile, 10, catalog))
     assert "over the 10-minute bucket" in problems
     assert "differs from the block's dose" in problems
-    assert "paced-walking: 2 timed minutes, not 3..3" in problems
+    assert "has no title" in problems
+    assert "is not 4 minutes on 5 days" in problems
     assert "its doses add up to 3" in problems
     assert "bridge is contraindicated here: ['lying_provoked']" in problems
+    assert "paced-walking involves what this person avoids: ['walking']" in problems
     assert "phases out of order" in problems
 
 
@@ -256,22 +303,196 @@ def test_catalog_minutes_agree_with_the_formula(catalog):
         assert item.minutes == expected, item.id
 
 
-def test_a_timed_activity_takes_at_most_a_third(routine_client, catalog):
-    profile = PROFILES["flexion-relief-short-walk"]
+def test_aerobic_share_grows_with_the_budget():
+    assert [aerobic_share(b) for b in (5, 10, 15, 20, 30, 45, 60)] == [0, 4, 7, 10, 18, 27, 30]
+    for small, large in zip(BUCKETS, list(BUCKETS)[1:], strict=False):
+        assert aerobic_share(large) >= aerobic_share(small)
+    assert routine.aerobic_minutes(60) * routine.AEROBIC_DAYS == 150  # the weekly guidance
     for bucket in BUCKETS:
-        timed = [
-            b for b in exercise_blocks(page_for(routine_client, profile, bucket))
-            if "minutes" in b["dose"]
-        ]  # fmt: skip
-        if bucket < 3 * MIN_TIMED:
-            assert timed == [], bucket
-        for block in timed:
-            assert block["dose"]["minutes"] <= bucket // 3, (bucket, block)
-    # Cut to a third of the budget, the dose shown says so.
-    walking = catalog["paced-walking"].dose["minutes"]
-    page = page_for(routine_client, profile, 15)
-    doses = {b["id"]: b["dose"] for b in exercise_blocks(page)}
-    assert doses.get("paced-walking", {"minutes": 5})["minutes"] == min(walking, 5)
+        assert routine.aerobic_minutes(bucket) == aerobic_share(bucket), bucket
+
+
+# -- budgets: 5, 15, 30 and 60 minutes each use their budget sensibly ------------------------
+
+BUDGET_CASES = [
+    "design-example-no-flags",
+    "anterior-standing",
+    "flexion-relief-short-walk",
+    "mild-everything-eased-lying",
+    "nothing-measured",
+]
+
+
+@pytest.mark.parametrize("name", BUDGET_CASES)
+def test_budgets_are_used_sensibly(routine_client, catalog, name):
+    profile = PROFILES[name]
+    routines = {m: page_for(routine_client, profile, m)["routine"] for m in (5, 15, 30, 60)}
+
+    def aerobic(r):
+        return [i for i in r["items"] if "minutes" in i]
+
+    def others(r):
+        return [i for i in r["items"] if "minutes" not in i]
+
+    assert not aerobic(routines[5]) and 2 <= len(others(routines[5])) <= 4, routines[5]
+    assert routines[5]["minutes"] >= 3
+    for m in (15, 30):
+        assert 3 <= len(others(routines[m])) <= 4, (m, routines[m])
+        assert len(aerobic(routines[m])) == 1, (m, routines[m])
+        assert routines[m]["minutes"] >= 0.75 * m, (m, routines[m])
+    assert len(aerobic(routines[60])) == 1
+    assert aerobic(routines[60])[0]["minutes"] == 30
+    assert aerobic(routines[30])[0]["minutes"] > aerobic(routines[15])[0]["minutes"]
+    assert routines[60]["minutes"] >= 1.5 * routines[30]["minutes"], routines
+    # Aerobic work is the bigger share of the larger budgets.
+    for m in (30, 60):
+        share = aerobic(routines[m])[0]["minutes"] / routines[m]["minutes"]
+        assert share >= 0.5, (m, routines[m])
+
+
+def test_strength_work_is_on_its_own_days(routine_client, catalog):
+    page = page_for(routine_client, PROFILES["anterior-standing"], 30)
+    entries = page["routine"]["items"]
+    strength = [i for i in entries if catalog[i["id"]].phase == "strength"]
+    assert any(i["days_per_week"] in (2, 3) for i in strength), entries
+    for item in entries:
+        if catalog[item["id"]].goal == "glutes":
+            assert item["days_per_week"] in (2, 3), item
+
+
+def test_week_plan(catalog):
+    ranked = [(catalog[i], 1.0) for i in ("knee-to-chest", "bridge", "paced-walking")]
+    entries = routine.fill(ranked, 30)
+    week = routine.week(entries)
+    assert [d["day"] for d in week][:2] == ["Monday", "Tuesday"] and len(week) == 7
+    days_of = {e.item.id: sum(e.item.id in d["items"] for d in week) for e in entries}
+    assert days_of == {"knee-to-chest": 7, "bridge": 3, "paced-walking": 5}
+    strength_days = [d["day"] for d in week if "bridge" in d["items"]]
+    assert strength_days == ["Monday", "Wednesday", "Friday"]
+    for day in week:  # items keep routine order
+        assert day["items"] == [e.item.id for e in entries if e.item.id in day["items"]]
+
+
+# -- ties -----------------------------------------------------------------------------------
+
+
+def test_ties_are_broken_by_preference_not_by_name(catalog):
+    a, b = catalog["knee-to-chest"], catalog["bottom-to-heels"]  # same goal
+    assert a.preference != b.preference
+    high, low = (a, b) if a.preference > b.preference else (b, a)
+    chosen = routine.fill([(low, 2.0), (high, 2.0)], 5)
+    assert chosen[0].item.id == high.id
+    assert routine.cut_line_ties([(low, 2.0), (high, 2.0)], chosen) == []
+
+
+def test_a_tie_without_a_preference_is_caught(catalog):
+    a = catalog["knee-to-chest"]
+    twin = type(a)("zz-twin", a.kind, a.title, a.html, a.path, {**a.meta, "id": "zz-twin"})
+    ranked = [(a, 2.0), (twin, 2.0)]
+    chosen = [e for e in routine.fill(ranked, 5) if e.item.id == a.id]
+    assert routine.cut_line_ties(ranked, chosen) == [("knee-to-chest", "zz-twin")]
+
+
+def test_every_exercise_declares_a_distinct_preference(catalog):
+    prefs = {i.id: i.meta.get("preference") for i in catalog.of_kind("exercise")}
+    assert len(set(prefs.values())) == len(prefs), prefs
+
+
+# -- the exercise texts ----------------------------------------------------------------------
+
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30,
+}  # fmt: skip
+QUANTITY = re.compile(
+    r"\b(\d+|"
+    + "|".join(NUMBER_WORDS)
+    + r")\s+(seconds?|minutes?|times|lifts|reaches|days a week)\b"
+    r"|\b(once|twice)\b|\bdo (\d+|" + "|".join(NUMBER_WORDS) + r")\b(?! days)",
+    re.IGNORECASE,
+)
+
+
+def quantities(text: str) -> list[tuple[str, int]]:
+    """("seconds" | "minutes" | "count", n) for every amount the text states."""
+    found = []
+    for m in QUANTITY.finditer(text):
+        if m.group(3):
+            found.append(("count", 1 if m.group(3).lower() == "once" else 2))
+            continue
+        word = (m.group(1) or m.group(4)).lower()
+        n = int(word) if word.isdigit() else NUMBER_WORDS[word]
+        unit = (m.group(2) or "count").lower()
+        kinds = {"second": "seconds", "minute": "minutes", "days a": "days"}
+        kind = next((k for prefix, k in kinds.items() if unit.startswith(prefix)), "count")
+        found.append((kind, n))
+    return found
+
+
+def text_problems(item) -> list[str]:
+    """Amounts in an exercise's steps and body that disagree with its dose."""
+    dose = item.dose
+    problems = []
+    for kind, n in quantities(item.meta["body"]):
+        if kind == "seconds" and n != dose.get("hold_s"):
+            problems.append(f"{n} seconds, but the hold is {dose.get('hold_s')} s")
+        elif kind == "minutes" and "minutes" in dose:
+            problems.append(f"{n} minutes: the routine sets an activity's minutes")
+        elif kind == "minutes" and n != item.minutes:
+            problems.append(f"{n} minutes, but the dose takes {item.minutes}")
+        elif kind == "days" and n != dose.get("days_per_week", 7):
+            problems.append(f"{n} days a week, but the dose says {dose.get('days_per_week', 7)}")
+        elif kind == "count" and n not in (
+            dose.get("reps"),
+            dose.get("reps", 0) * dose.get("sets", 0),
+        ):
+            problems.append(f"{n} times, but the dose is {dose.get('sets')} x {dose.get('reps')}")
+    return problems
+
+
+def test_exercise_texts_agree_with_their_doses(catalog):
+    problems = {i.id: text_problems(i) for i in catalog.of_kind("exercise")}
+    assert not {k: v for k, v in problems.items() if v}, problems
+    assert all(i.steps for i in catalog.of_kind("exercise"))
+
+
+def test_the_text_check_can_fail(catalog):
+    item = catalog["bottom-to-heels"]
+
+    def with_body(body):
+        return type(item)(item.id, item.kind, item.title, item.html, item.path,
+                          {**item.meta, "body": body})  # fmt: skip
+
+    assert text_problems(with_body("1. Hold for 10 seconds."))
+    assert text_problems(with_body("1. Do 12 of these."))
+    assert text_problems(with_body("1. Do this twice."))
+    assert text_problems(with_body("1. Stretch.\n\nDo this on 2 days a week."))
+    walking = catalog["paced-walking"]
+    assert text_problems(
+        type(walking)(walking.id, walking.kind, walking.title, walking.html, walking.path,
+                      {**walking.meta, "body": "1. Walk for about 10 minutes in all."})
+    )  # fmt: skip
+
+
+def front_matter(item_id: str) -> dict:
+    text = (REPO_ROOT / "content" / "exercises" / f"{item_id}.md").read_text()
+    return yaml.safe_load(text.split("---")[1])
+
+
+def test_every_exercise_declares_what_it_involves(catalog):
+    for item in catalog.of_kind("exercise"):
+        meta = front_matter(item.id)
+        assert "involves" in meta and "preference" in meta, item.id
+        words = " ".join([item.title, item.meta["body"]]).lower()
+        involves = set(item.involves)
+        if "kneel" in words or "all fours" in words:
+            assert "kneeling" in involves, item.id
+        if "face down" in words or "back-arching" in item.summary.lower():
+            assert "extension" in involves, item.id
+        if item.goal == "conditioning" and "walk" in item.title.lower():
+            assert "walking" in involves, item.id
+        if words.startswith(item.title.lower()) and "1. stand" in words:
+            assert "standing" in involves, item.id
 
 
 def reasons(block: dict) -> str:
@@ -291,17 +512,17 @@ def test_opposite_alignments_get_different_routines(routine_client, catalog, buc
         catalog[b["id"]].goal in ("hip_flexor", "flexion")
         and any(
             w["plugin"] == "alignment"
-            and ("anterior pelvic tilt" in w["reason"] or "lumbar arch" in w["reason"])
+            and ("pelvis tips forward" in w["reason"] or "curves in" in w["reason"])
             for w in b["why"]
         )
         for b in anterior
     ), [(b["id"], reasons(b)) for b in anterior]
     posterior_reasons = [w["reason"] for b in posterior for w in b["why"]]
-    assert any(
-        "posterior pelvic tilt" in r or "flat lumbar curve" in r for r in posterior_reasons
-    ), posterior_reasons
+    assert any("tips backward" in r or "flatter than most" in r for r in posterior_reasons), (
+        posterior_reasons
+    )
     # Work that eases the back forward, justified by an arch, never goes to a flat back.
-    assert not any("anterior" in r or "excess" in r for r in posterior_reasons)
+    assert not any("tips forward" in r or "curves in" in r for r in posterior_reasons)
 
 
 @pytest.mark.parametrize("bucket", BUCKETS)
@@ -336,7 +557,9 @@ def obliquity_work(blocks, catalog) -> list[dict]:
         b
         for b in blocks
         if "obliquity" in catalog[b["id"]].addresses
-        and any(w["plugin"] == "alignment" and "uneven hips" in w["reason"] for w in b["why"])
+        and any(
+            w["plugin"] == "alignment" and "one hip sits higher" in w["reason"] for w in b["why"]
+        )
     ]
 
 
