@@ -1,4 +1,4 @@
-"""The safety contract (DESIGN section 4) as assertions on finished pages.
+"""The safety contract v2 (DESIGN section 4) as assertions on finished pages.
 
 The levels, alert ids and contraindication words are restated here, not imported from the
 engine, so a change to ``personalizer/safety.py`` cannot quietly change what the tests expect.
@@ -8,6 +8,7 @@ engine, so a change to ``personalizer/safety.py`` cannot quietly change what the
 from __future__ import annotations
 
 import re
+from html import escape
 
 from personalizer import safety
 
@@ -29,7 +30,8 @@ URGENT = tuple(f for f, level in LEVEL_OF.items() if level == "urgent")
 ASSESS = tuple(f for f, level in LEVEL_OF.items() if level == "assess")
 RANK = {"none": 0, "assess": 1, "urgent": 2, "emergency": 3}
 ALERT_ID = {"emergency": "emergency-now", "urgent": "urgent-care", "assess": "get-assessed"}
-FAILSAFE_ALERT = "warning-signs"
+WARNING_SIGNS = "warning-signs"
+FAILSAFE_ALERT = WARNING_SIGNS  # the fail-safe page shows the warning signs and no exercise
 ACTIONS = ("exercise", "cta")
 
 # A person whose legs get worse standing: the contract's own example of rule 5.
@@ -38,8 +40,20 @@ EXTENSION_PROVOKED = {"symptoms": {"legs": "both", "worse_with": ["standing", "w
 PRESS_UP_ALIGNMENT = {"lumbar_lordosis_deg": 20, "thoracic_kyphosis_deg": 60}
 
 
-def expected_level(flags) -> str:
-    return max((LEVEL_OF[f] for f in flags), key=RANK.__getitem__, default="none")
+def cancer_with_deficit(profile: dict) -> bool:
+    s = profile.get("symptoms", {})
+    return "history_of_cancer" in reported(profile) and bool(s.get("weakness") or s.get("numbness"))
+
+
+def level_of(flag: str, profile: dict) -> str:
+    if flag == "history_of_cancer" and cancer_with_deficit(profile):
+        return "urgent"
+    return LEVEL_OF[flag]
+
+
+def expected_level(flags, profile: dict | None = None) -> str:
+    profile = profile if profile is not None else {"red_flags": list(flags)}
+    return max((level_of(f, profile) for f in flags), key=RANK.__getitem__, default="none")
 
 
 def contraindications(profile: dict) -> set[str]:
@@ -60,13 +74,30 @@ def contraindications(profile: dict) -> set[str]:
     return words
 
 
+def engine_avoids(profile: dict) -> set[str]:
+    """Rule 5's own vetoes, restated: what kinds of work never show for this person."""
+    s = profile.get("symptoms", {})
+    worse, eased = set(s.get("worse_with", [])), set(s.get("eased_by", []))
+    words = set()
+    if worse & {"standing", "arching_back"} or eased & {"sitting", "leaning_forward"}:
+        words.add("extension")
+    if s.get("walking_tolerance_min") == 0:
+        words.add("walking")
+    if s.get("weakness") or s.get("pain_score", 0) >= 8:
+        words.add("kneeling")
+    return words
+
+
 def vetoed_ids(profile: dict, catalog) -> set[str]:
-    """Exercises whose contraindications apply to this person: they must never show."""
+    """Exercises that must never show for this person: their contraindications apply, or
+    they involve work the contract itself rules out."""
     words = contraindications(profile)
+    avoid = engine_avoids(profile)
     return {
         item.id
         for item in catalog.of_kind("exercise")
         if words & set(item.meta.get("contraindications", []))
+        or avoid & set(item.meta.get("involves", []))
     }
 
 
@@ -83,78 +114,86 @@ def assert_page(
     profile: dict,
     vetoed=frozenset(),
     exact: bool = True,
-    failsafe: bool | None = None,
+    failsafe: bool = False,
+    commercial_allowed: bool | None = None,
+    dialable: bool = False,
 ) -> None:
-    """Rules 1-6 and 8 on a JSON page built for ``profile``.
+    """Rules 1-8 on a JSON page built for ``profile``.
 
     ``exact``: the level must equal the contract's (a faulty plugin may add its own,
-    non-contract flags, which can only raise it). ``failsafe``: True or False to require it
-    or its absence; None to accept either (then its own rules are checked when it shows).
+    non-contract flags, which can only raise it). ``failsafe``: True when triage could not
+    run (no exercise, no routine, no offer of ours). ``commercial_allowed``: whether
+    our offers may show at all on this deployment and partner (default: not on clinic
+    pages). ``dialable``: the configured emergency number is one a phone can dial.
     """
     blocks = page["blocks"]
-    kinds = [b["kind"] for b in blocks]
     ids = [b["id"] for b in blocks]
     flags = reported(profile)
-    want = expected_level(flags)
+    want = expected_level(flags, profile)
     level = page["triage"]["level"]
     channel = channel_of(profile)
     alerts = [b for b in blocks if b["kind"] == "alert"]
-    is_failsafe = FAILSAFE_ALERT in ids
-    if failsafe is not None:
-        assert is_failsafe == failsafe, ids
-    commercial_allowed = channel != "clinic" and not is_failsafe
+    level_alerts = [a for a in alerts if a["id"] != WARNING_SIGNS]
+    exercises = [b["id"] for b in blocks if b["kind"] == "exercise"]
+    routine_ids = [item["id"] for item in page["routine"]["items"]]
+    if commercial_allowed is None:
+        commercial_allowed = channel != "clinic"
 
     if exact:
         assert level == want, (level, want, flags)
     else:
         assert RANK[level] >= RANK[want], (level, want, flags)
     assert flags <= set(page["triage"]["flags"])
+    assert page["triage"]["label"]
 
-    # Rules 1-4: the highest level's alert first; every alert before any exercise or cta;
-    # alerts ordered by level; every reported flag named by the alert of its level.
-    first_action = next((i for i, k in enumerate(kinds) if k in ACTIONS), len(kinds))
-    if level != "none":
-        assert blocks[0]["kind"] == "alert", ids
-        assert blocks[0]["level"] == level
+    # Rules 1-3: one alert for the page's level, first, naming every reported flag.
+    if level == "none":
+        assert level_alerts == [], ids
+    else:
+        assert len(level_alerts) == 1, ids
+        (alert,) = level_alerts
+        assert blocks[0] is alert, ids
+        assert alert["level"] == level and alert["label"]
         if level in ALERT_ID:
-            assert blocks[0]["id"] == ALERT_ID[level], ids
-    for n, block in enumerate(blocks):
-        if block["kind"] == "alert":
-            assert n < first_action, f"alert {block['id']} after an exercise or cta: {ids}"
-    alert_ranks = [RANK.get(a["level"], 0) for a in alerts]
-    assert alert_ranks == sorted(alert_ranks, reverse=True), ids
-    by_id = {a["id"]: a for a in alerts}
-    for flag in flags:
-        alert = by_id.get(ALERT_ID[LEVEL_OF[flag]])
-        assert alert is not None, f"no {LEVEL_OF[flag]} alert for {flag}: {ids}"
-        assert flag in alert["flags"], (flag, alert["flags"])
-        assert safety.FLAG_WORDS[flag] in alert["html"], flag
-    for lvl, alert_id in ALERT_ID.items():
-        if any(LEVEL_OF[f] == lvl for f in flags):
-            assert alert_id in ids
-
-    exercises = [b["id"] for b in blocks if b["kind"] == "exercise"]
-    routine_ids = [item["id"] for item in page["routine"]["items"]]
-    # Rule 1 (and 7: the fail-safe page): no exercise, no routine.
-    if level == "emergency" or is_failsafe:
-        assert exercises == [], exercises
+            assert alert["id"] == ALERT_ID[level], ids
+        for flag in flags:
+            assert flag in alert["flags"], (flag, alert["flags"])
+            assert escape(safety.FLAG_WORDS[flag]) in alert["html"], flag
+    # Rule 1: the emergency page is its alert, with its actions, and nothing else.
+    if level == "emergency":
+        assert ids == [ALERT_ID["emergency"]], ids
         assert routine_ids == [] and page["routine"]["minutes"] == 0
-    # Rules 1 and 6: no commercial call to action of ours.
+        actions = {a["kind"]: a for a in blocks[0]["actions"]}
+        assert "find_care" in actions, actions
+        if dialable:
+            assert actions["call"]["href"].startswith("tel:"), actions
+    else:
+        # Rule 4: every other page carries the warning signs.
+        assert WARNING_SIGNS in ids, ids
+    # Rules 2 and 9: no exercise and no routine on urgent or fail-safe pages.
+    if level == "urgent" or failsafe:
+        assert exercises == [] and routine_ids == [], (level, exercises)
+    # Rules 1-3 and 6: our offers only on pages without a level, where allowed.
     commercial = [b["id"] for b in blocks if b["kind"] == "cta" and b.get("commercial")]
-    if level == "emergency" or not commercial_allowed:
+    if level != "none" or not commercial_allowed or failsafe:
         assert commercial == [], (level, channel, commercial)
     for block in blocks:
-        if block["kind"] == "cta" and block["id"] == "partner-booking":
-            assert block["href"], "a partner booking slot without a link"
+        if block["kind"] == "cta":
+            assert block["href"].startswith(("https://", "http://")), block["href"]
     # Rule 5: vetoed exercises never in the blocks nor in the routine.
     assert not set(exercises) & set(vetoed), set(exercises) & set(vetoed)
     assert not set(routine_ids) & set(vetoed), set(routine_ids) & set(vetoed)
     assert set(routine_ids) <= set(exercises)
-    # Rule 8: every block says why it is there, naming a plugin and a reason.
+    # Rule 7: every exercise carries its cautions and its ease-off rule.
+    for block in blocks:
+        if block["kind"] == "exercise":
+            assert isinstance(block["cautions"], list) and block["ease_off"].strip(), block["id"]
+    # Rule 8: every block says why it is there; the plugin is a separate field.
     for block in blocks:
         assert block["why"], f"{block['kind']} {block['id']} has no why"
         for why in block["why"]:
             assert why["plugin"].strip() and why["reason"].strip(), block["id"]
+            assert f"({why['plugin']})" not in why["reason"]
 
     problems = safety.check(page, vetoed=set(vetoed), commercial_allowed=commercial_allowed)
     assert problems == [], problems
@@ -162,100 +201,42 @@ def assert_page(
 
 # -- the HTML fragment ---------------------------------------------------------------------
 
-
-TAG = re.compile(r"<(article|section|aside|details|li)\b([^>]*)>|</(section|aside|details)>")
-ATTR = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)="([^"]*)"')
-BLOCK_KINDS = {
-    "pz-alert": "alert",
-    "pz-section": "section",
-    "pz-exercise": "exercise",
-    "pz-cta": "cta",
-}
+BLOCK_ID = re.compile(r'data-block-id="([^"]+)"')
+ROUTINE_ID = re.compile(r'data-routine-id="([^"]+)"')
+TAGS = re.compile(r"<[^>]+>")
 
 
-class Fragment:
-    """The blocks of a page fragment in document order, with their 'why' items counted.
-
-    A small tag scanner (the fragment is our own template's output; block bodies are
-    sanitized to a few inline tags), fast enough for thousands of property examples.
-    """
-
-    def __init__(self, html: str):
-        self.root: dict | None = None
-        self.blocks: list[dict] = []
-        self.routine_ids: list[str] = []
-        self.has_routine = False
-        block, in_why = None, False
-        for match in TAG.finditer(html):
-            tag, attrs, closing = match.groups()
-            if closing:
-                if closing == "details":
-                    in_why = False
-                else:
-                    block = None
-                continue
-            a = dict(ATTR.findall(attrs))
-            classes = a.get("class", "").split()
-            if tag == "article" and self.root is None:
-                self.root = a
-            elif tag in ("section", "aside") and "pz-block" in classes:
-                if "pz-routine" in classes:
-                    self.has_routine = True
-                    block = None
-                    continue
-                (kind,) = [BLOCK_KINDS[c] for c in classes if c in BLOCK_KINDS]
-                block = {
-                    "kind": kind,
-                    "id": a.get("data-block-id"),
-                    "role": a.get("role"),
-                    "classes": classes,
-                    "why_items": 0,
-                }
-                self.blocks.append(block)
-            elif tag == "details" and "pz-why" in classes:
-                in_why = True
-            elif tag == "li":
-                if "data-routine-id" in a:
-                    self.routine_ids.append(a["data-routine-id"])
-                elif in_why and block is not None:
-                    block["why_items"] += 1
+def visible_text(html: str) -> str:
+    return " ".join(TAGS.sub(" ", html).split())
 
 
-def assert_fragment(html: str, profile: dict, vetoed=frozenset(), exact: bool = True) -> None:
-    """Rules 1-6 and 8 on the HTML fragment of a page built for ``profile``."""
-    assert html.startswith("<article") and html.endswith("</article>")
-    assert "<html" not in html and "<script" not in html
-    frag = Fragment(html)
-    flags = reported(profile)
-    want = expected_level(flags)
-    level = frag.root["data-triage"]
-    if exact:
-        assert level == want
-    else:
-        assert RANK[level] >= RANK[want]
-    blocks = frag.blocks
-    ids = [b["id"] for b in blocks]
-    kinds = [b["kind"] for b in blocks]
-    is_failsafe = FAILSAFE_ALERT in ids
-    for block in blocks:
-        assert (block["role"] == "alert") == (block["kind"] == "alert"), block
-    first_action = next((i for i, k in enumerate(kinds) if k in ACTIONS), len(kinds))
+def assert_fragment(html: str, profile: dict, page: dict) -> None:
+    """Rules 1-8 on the HTML fragment of ``page``, the JSON page built for ``profile``: the
+    same blocks, the level's alert first and labelled in text, nothing actionable on an
+    emergency page, no exercise or routine where none may show, no script anywhere."""
+    assert "<html" not in html and "<script" not in html.lower()
+    assert "javascript:" not in html.lower()
+    ids = [i for i in BLOCK_ID.findall(html) if i != "routine"]  # the plan is not a block
+    routine_ids = ROUTINE_ID.findall(html)
+    json_ids = [b["id"] for b in page["blocks"]]
+    assert sorted(set(ids)) == sorted(set(json_ids)), (ids, json_ids)
+    level = page["triage"]["level"]
+    text = visible_text(html)
     if level != "none":
-        assert blocks[0]["role"] == "alert", ids
-        if level in ALERT_ID:
-            assert blocks[0]["id"] == ALERT_ID[level], ids
-            assert f"pz-level-{level}" in blocks[0]["classes"]
-    assert all(n < first_action for n, k in enumerate(kinds) if k == "alert"), ids
-    for flag in flags:
-        assert ALERT_ID[LEVEL_OF[flag]] in ids, (flag, ids)
-    exercises = [b["id"] for b in blocks if b["kind"] == "exercise"]
-    if level == "emergency" or is_failsafe:
-        assert exercises == [] and not frag.has_routine and frag.routine_ids == []
-        assert "pz-exercise" not in html and "pz-routine" not in html
-    commercial = [b["id"] for b in blocks if "pz-commercial" in b["classes"]]
-    if level == "emergency" or channel_of(profile) == "clinic" or is_failsafe:
-        assert commercial == [] and "pz-commercial" not in html, commercial
-    assert not (set(exercises) | set(frag.routine_ids)) & set(vetoed)
-    assert set(frag.routine_ids) <= set(exercises)
-    for block in blocks:
-        assert block["why_items"] >= 1, f"{block['kind']} {block['id']} has no why"
+        assert ids[0] == ALERT_ID[level], ids
+        assert page["blocks"][0]["label"] in text, "the level is said in words, not only CSS"
+    if level == "emergency":
+        assert set(ids) == {ALERT_ID["emergency"]} and routine_ids == [], ids
+    else:
+        assert WARNING_SIGNS in ids
+    exercises = {b["id"] for b in page["blocks"] if b["kind"] == "exercise"}
+    if level in ("emergency", "urgent"):
+        assert not exercises and routine_ids == []
+    assert set(routine_ids) <= exercises
+    for block in page["blocks"]:
+        if block["kind"] == "exercise":
+            assert (
+                " ".join(block["ease_off"].split())
+                in text.replace("&#39;", "'").replace("&quot;", '"')
+                or block["ease_off"][:40] in html
+            ), block["id"]
