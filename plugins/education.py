@@ -61,7 +61,7 @@ def _rules(f):
     relief = f.get("flexion_relief") and not less_typical
     pain_high = f.get("pain") == "high"
     bike_first = walking in ("none", "minimal")
-    walk_limited = walking in LIMITED or f.get("walking_provoked")
+    walk_limited = walking in LIMITED
     mild = f.get("pain") == "low" and walking not in LIMITED and not f.get("weakness")
     rules = [
         # What stenosis is: first, for everyone.
@@ -130,6 +130,12 @@ def _rules(f):
             f"walking brings on {legs}; pacing helps you go further",
         ),
         (
+            f.get("walking_provoked") and not walk_limited and not f.get("circulation_clue"),
+            "helps-pacing-walking",
+            5,
+            f"a long walk brings on {legs}; planned rests help",
+        ),
+        (
             pain_high,
             "helps-inflammation",
             7.65,
@@ -167,7 +173,7 @@ def _rules(f):
             6.2,
             "your routine has strength work for how you stand",
         ),
-        (mild, "faq-reversed-without-surgery", 6, "many people improve without an operation"),
+        (mild, "faq-reversed-without-surgery", 7, "many people improve without an operation"),
         (
             not f.get("pattern") and not f.get("red_flags"),
             "faq-what-makes-worse",

@@ -159,20 +159,22 @@ def personalizer_exclusions(features, catalog):
     return vetoes
 
 
-GENTLE_IDS = (
-    "knee-to-chest",
-    "pelvic-tilt",
-    "seated-forward-bend",
-    "knee-rolls",
-    "abdominal-draw-in",
-    "lying-hip-flexor-stretch",
-)
-STEADY_IDS = (
-    "bottom-to-heels",
-    "double-knees-to-chest",
-    "four-point-reach",
-    "half-kneeling-hip-flexor-stretch",
-)
+# Gentle work for high pain, very short walking or weakness: lying and seated, the smallest
+# movement first; firmer floor work for someone with low pain who walks well.
+GENTLE = {
+    "pelvic-tilt": 1.3,
+    "seated-forward-bend": 1,
+    "knee-rolls": 1,
+    "abdominal-draw-in": 1,
+    "lying-hip-flexor-stretch": 1,
+    "knee-to-chest": 0.8,
+}
+STEADY = {
+    "bottom-to-heels": 1.5,
+    "four-point-reach": 1.2,
+    "half-kneeling-hip-flexor-stretch": 1.2,
+    "double-knees-to-chest": 1,
+}
 
 
 def _wanted(f):
@@ -181,22 +183,23 @@ def _wanted(f):
     wanted = []
     if f.get("flexion_relief") and f.get("pattern") != "less_typical":
         wanted.append(("flexion", 2, f"bending forward eases {legs}"))
-        wanted.append(("relief", 1, f"leaning forward eases {legs}"))
+        if f.get("legs") != "none":
+            wanted.append(("relief", 1, f"leaning forward eases {legs}"))
     if limited_walking(f) or f.get("walking_provoked"):
         wanted.append(("standing-lean", 2, "a rest stop to use whenever walking brings on " + legs))
         if f.get("walking") != "none":
             wanted.append(("sit-to-stand", 1, "strong legs help you keep walking"))
     reason = gentle(f)
     if reason:
-        for item_id in GENTLE_IDS:
-            wanted.append((item_id, 1, f"a gentle move, done lying or sitting, while {reason}"))
+        for item_id, score in GENTLE.items():
+            wanted.append((item_id, score, f"a gentle move, done lying or sitting, while {reason}"))
     elif steady(f):
-        for item_id in STEADY_IDS:
-            wanted.append((item_id, 1.2, "your pain is low and you walk well: a firmer stretch"))
+        for item_id, score in STEADY.items():
+            wanted.append((item_id, score, "your pain is low and you walk well: a firmer stretch"))
     if f.get("numbness"):
-        wanted.append(("balance-stand", 2.5, "numbness can make you less steady on your feet"))
+        wanted.append(("balance-stand", 3, "numbness can make you less steady on your feet"))
     elif f.get("weakness") or f.get("legs") == "both":
-        wanted.append(("balance-stand", 2, "leg symptoms can make you less steady on your feet"))
+        wanted.append(("balance-stand", 3, "symptoms in both legs can make you less steady"))
     if f.get("weakness"):
         wanted.append(("sit-to-stand", 1, "builds leg strength, with your hands to help"))
         wanted.append(("bridge", 1, "builds hip strength lying down"))
