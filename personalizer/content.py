@@ -269,7 +269,10 @@ class Item:
 
     def copy(self) -> Item:
         """An independent copy: what plugins are handed, apart from the engine's own."""
-        return replace(self, meta=freeze(self.meta))
+        picture = replace(self.picture) if self.picture is not None else None
+        return replace(
+            self, meta=freeze(self.meta), sources=freeze(self.sources), picture=picture
+        )
 
 
 class Catalog:

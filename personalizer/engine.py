@@ -26,7 +26,7 @@ from personalizer import dose as dose_words
 from personalizer import results, routine, safety
 from personalizer.content import BUILT_IN, Catalog, ContentError
 from personalizer.frozen import thaw
-from personalizer.hookcalls import CallLog, HookRunner, Malformed
+from personalizer.hookcalls import CallLog, HookRunner, Malformed, PerPlugin
 from personalizer.vocabulary import ALERT_FOR_LEVEL, ALERT_LABELS, WARNING_SIGNS_ALERT
 
 # Features the engine sets itself from its own copy of the profile; no plugin can set them.
@@ -138,8 +138,8 @@ class Engine:
         site_url: str = "http://127.0.0.1:8000",
     ):
         self.host = host
-        self.catalog = catalog  # the engine's own; plugins get plugin_catalog
-        self.plugin_catalog = catalog.copy()
+        self.catalog = catalog  # the engine's own; each plugin gets a copy of its own
+        self.plugin_catalog = PerPlugin(catalog.copy)
         self.runner = runner
         self.secret = secret
         self.policy = policy

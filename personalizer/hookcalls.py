@@ -94,6 +94,28 @@ def _alarm(signum, frame):
     raise PluginTimeout()
 
 
+class PerPlugin:
+    """An argument each plugin gets its own instance of, made once per plugin: the catalog,
+    so what one plugin does to its copy never reaches another plugin or the engine."""
+
+    def __init__(self, make: Callable[[], object]):
+        self.make = make
+        self.made: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def for_plugin(self, plugin: str):
+        with self._lock:
+            if plugin not in self.made:
+                self.made[plugin] = self.make()
+            return self.made[plugin]
+
+
+def _argument(value, plugin: str):
+    if isinstance(value, PerPlugin):
+        return value.for_plugin(plugin)
+    return freeze(value)
+
+
 class HookRunner:
     """Calls each implementation of a hook with a budget; validates what comes back."""
 
@@ -142,7 +164,7 @@ class HookRunner:
                 continue
             # A fresh frozen copy for every call: what one plugin does to its arguments
             # reaches neither the engine nor the next plugin (rule 9).
-            args = {name: freeze(kwargs[name]) for name in impl.argnames}
+            args = {name: _argument(kwargs[name], plugin) for name in impl.argnames}
             started = time.perf_counter()
             try:
                 result = self._timed(impl.function, args)

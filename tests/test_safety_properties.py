@@ -7,14 +7,16 @@ examples (derandomized, no example database, so a run is repeatable) and checks 
 JSON and as the HTML fragment with tests/plugins/oracle.py, which restates the contract
 independently of the engine and also runs ``personalizer.safety.check``.
 
-Rules covered, by test (each asserts all of rules 1-6 and 8 on every example; the
+Rules covered (contract v2), by test (each asserts all of rules 1-8 on every example; the
 generator of each is aimed at the rule named first):
 - test_pages_keep_the_contract: rules 5, 6, 8 (any profile, built-in plugins).
 - test_emergency_pages_keep_the_contract: rule 1 (and 4: lower flags mixed in).
 - test_urgent_pages_keep_the_contract: rule 2 (and 4).
 - test_assess_pages_keep_the_contract: rule 3 (and 4).
-- test_pages_with_faulty_plugins_keep_the_contract: rule 7, and 1-6, 8 under it.
-- test_failsafe_pages_keep_the_contract: rule 7's fail-safe page (triage cannot run).
+- test_pages_with_faulty_plugins_keep_the_contract: rule 9 (every adversarial plugin of
+  tests/plugins installed at once, including those that reach through their read-only
+  arguments with reflection), and 1-8 under it.
+- test_failsafe_pages_keep_the_contract: rule 9's fail-safe page (triage cannot run).
 """
 
 from __future__ import annotations
@@ -26,7 +28,17 @@ from hypothesis import strategies as st
 from personalizer import create_app
 from personalizer.schemas import CHANNELS, EASED_BY, LEGS, WORSE_WITH
 from tests.conftest import BUILTINS, base_config
-from tests.plugins import alerts_last, commercial_push, garbage, liar, oracle, raiser, vetoed_pick
+from tests.plugins import (
+    alerts_last,
+    attacks,
+    commercial_push,
+    garbage,
+    liar,
+    mutator,
+    oracle,
+    raiser,
+    vetoed_pick,
+)
 from tests.plugins.oracle import FLAGS
 
 SETTINGS = settings(
@@ -112,6 +124,9 @@ FAULTY = [
     ("raiser", raiser),
     ("liar", liar),
     ("garbage_unknown_ids", garbage.VARIANTS["unknown_ids"]),
+    ("features_mutator", mutator.features_mutator),
+    ("profile_mutator", mutator.profile_mutator),
+    *attacks.ALL,
 ]
 
 
@@ -132,7 +147,7 @@ class Site:
         response = self.client.post("/v1/pages", json=profile, headers={"Accept": "text/html"})
         assert response.status_code == 200
         assert response.mimetype == "text/html"
-        oracle.assert_fragment(response.get_data(as_text=True), profile, vetoed=vetoed)
+        oracle.assert_fragment(response.get_data(as_text=True), profile, page)
         event(f"level {page['triage']['level']}")
         return page
 
@@ -161,9 +176,13 @@ def test_pages_keep_the_contract(builtins, profile):
 
 
 def check_flagged(site, profile, level):
+    """``level``: the highest flag's own level (a history of cancer with weakness or
+    numbness raises an assess page to urgent)."""
     page = site.check(profile)
-    assert page["triage"]["level"] == level
-    assert page["blocks"][0]["id"] == oracle.ALERT_ID[level]
+    want = oracle.expected_level(profile["red_flags"], profile)
+    assert oracle.RANK[want] >= oracle.RANK[level]
+    assert page["triage"]["level"] == want
+    assert page["blocks"][0]["id"] == oracle.ALERT_ID[want]
     assert set(page["triage"]["flags"]) == set(profile["red_flags"])
     return page
 
@@ -171,38 +190,42 @@ def check_flagged(site, profile, level):
 @SETTINGS
 @given(profile=profiles_topped_by("emergency"))
 def test_emergency_pages_keep_the_contract(builtins, profile):
-    """Rule 1 (with 4, 5, 6, 8): emergency alert first; no exercise, routine or offer."""
+    """Rule 1: the emergency alert alone, naming every flag; no routine."""
     page = check_flagged(builtins, profile, "emergency")
-    assert not [b for b in page["blocks"] if b["kind"] == "exercise" or b.get("commercial")]
+    assert [b["id"] for b in page["blocks"]] == ["emergency-now"]
     assert page["routine"]["items"] == []
 
 
 @SETTINGS
 @given(profile=profiles_topped_by("urgent"))
 def test_urgent_pages_keep_the_contract(builtins, profile):
-    """Rule 2 (with 4, 5, 6, 8): the urgent alert before any exercise or call to action."""
-    check_flagged(builtins, profile, "urgent")
+    """Rule 2 (with 4-8): the urgent alert first; no exercise, routine or offer of ours."""
+    page = check_flagged(builtins, profile, "urgent")
+    assert not [b for b in page["blocks"] if b["kind"] == "exercise" or b.get("commercial")]
+    assert page["routine"]["items"] == []
 
 
 @SETTINGS
 @given(profile=profiles_topped_by("assess"))
 def test_assess_pages_keep_the_contract(builtins, profile):
-    """Rule 3 (with 4, 5, 6, 8): the assessment alert before any exercise or cta."""
+    """Rule 3 (with 4-8): the assessment alert first, and no offer of ours."""
     check_flagged(builtins, profile, "assess")
 
 
 @SETTINGS
 @given(profile=profiles)
 def test_pages_with_faulty_plugins_keep_the_contract(faulty, profile):
-    """Rule 7 (status 200 whatever the plugins do), and rules 1-6 and 8 under it, on JSON
-    and HTML, with seven faulty plugins installed together."""
+    """Rule 9 (status 200 whatever the plugins do; nothing they do to their arguments
+    changes the level, the alert, the vetoes or the offers), and rules 1-8 under it, on JSON
+    and HTML, with every faulty and attacking plugin installed together."""
     faulty.check(profile)
 
 
 @SETTINGS
 @given(profile=profiles)
 def test_failsafe_pages_keep_the_contract(no_triage, profile):
-    """Rule 7's fail-safe page: warning signs, no exercise, no routine, no offer of ours,
-    the contract's levels still applied; and rules 1-4, 6, 8 on JSON and HTML."""
+    """Rule 9's fail-safe page: warning signs, no exercise, no routine, no offer of ours,
+    the contract's levels still applied; and rules 1-8 on JSON and HTML."""
     page = no_triage.check(profile, failsafe=True)
-    assert oracle.FAILSAFE_ALERT in [b["id"] for b in page["blocks"]]
+    if page["triage"]["level"] != "emergency":
+        assert oracle.FAILSAFE_ALERT in [b["id"] for b in page["blocks"]]
