@@ -26,7 +26,7 @@ BASE = {
     "glutes": (1, "keeps your hips and legs strong"),
     "mobility": (0.8, "a gentle warm-up that keeps your back moving"),
     "hip_flexor": (0.6, "keeps the front of your hips supple"),
-    "relief": (0.5, "a resting position you can use anywhere"),
+    "relief": (0.5, "quick to do wherever you are, with something to lean on"),
     "balance": (0.5, "a short balance practice, holding on"),
     "posture": (0.3, "works on how you hold your upper back and neck"),
 }

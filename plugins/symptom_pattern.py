@@ -170,10 +170,10 @@ GENTLE = {
     "knee-to-chest": 0.8,
 }
 STEADY = {
-    "bottom-to-heels": 1.5,
+    "double-knees-to-chest": 1.4,
+    "bottom-to-heels": 1.4,
     "four-point-reach": 1.2,
     "half-kneeling-hip-flexor-stretch": 1.2,
-    "double-knees-to-chest": 1,
 }
 
 
@@ -198,8 +198,10 @@ def _wanted(f):
             wanted.append((item_id, score, "your pain is low and you walk well: a firmer stretch"))
     if f.get("numbness"):
         wanted.append(("balance-stand", 3, "numbness can make you less steady on your feet"))
-    elif f.get("weakness") or f.get("legs") == "both":
-        wanted.append(("balance-stand", 3, "symptoms in both legs can make you less steady"))
+    elif f.get("weakness"):
+        wanted.append(("balance-stand", 3, "weak legs can make you less steady on your feet"))
+    elif f.get("legs") == "both":
+        wanted.append(("balance-stand", 1, "symptoms in both legs can make you less steady"))
     if f.get("weakness"):
         wanted.append(("sit-to-stand", 1, "builds leg strength, with your hands to help"))
         wanted.append(("bridge", 1, "builds hip strength lying down"))
@@ -213,7 +215,7 @@ def _wanted(f):
         )
         wanted.append(("bridge", 1, "builds strength without bending forward"))
     if f.get("legs") == "one":
-        wanted.append(("side-leg-raise", 1.5, "your symptoms are in one leg: this works each side"))
+        wanted.append(("side-leg-raise", 2.5, "your symptoms are in one leg: this works each side"))
     return wanted
 
 

@@ -282,6 +282,20 @@ ARCHETYPES: dict[str, Archetype] = {
         sections={"when-to-see-doctor"},
         says=("less typical",),
     ),
+    "night-pain-steady": A(
+        profile(worse=("standing", "walking", "lying_down"), walk=45, pain=2, minutes=30),
+        "legs also ache lying down, low pain, walks well: no lying work, a kneeling stretch",
+        routine_none=LYING,
+        routine_any={"bottom-to-heels", "seated-forward-bend"},
+        sections={"when-to-see-doctor"},
+    ),
+    "steady-walker-no-relief": A(
+        profile(legs="left", eased=(), walk=60, pain=1, minutes=15),
+        "low pain, walks an hour, nothing eases: firmer lying flexion, walking",
+        aerobic="paced-walking",
+        routine_any={"double-knees-to-chest", "four-point-reach"},
+        routine_none={"stationary-bike"},
+    ),
     "extension-relief": A(
         profile(worse=("bending_forward", "sitting", "walking"), eased=("lying_down",), walk=20),
         "bending forward and sitting bring it on: no flexion work, a back-arching move instead",
@@ -472,6 +486,7 @@ def random_profiles(n: int, seed: int = 12) -> list[dict]:
         ["bending_forward", "sitting"],
         ["lying_down", "sitting"],
         ["walking", "bending_forward"],
+        ["standing", "walking", "lying_down"],
         [],
     ]
     eased_mixes = [
@@ -500,7 +515,7 @@ def random_profiles(n: int, seed: int = 12) -> list[dict]:
                 "forward_head_cm": round(min(20, max(0, rng.gauss(3.5, 2))), 1),
             }
         if rng.random() < 0.95:
-            weights = [40, 15, 12, 6, 6, 5, 6, 10]
+            weights = [40, 15, 12, 6, 6, 5, 6, 4, 10]
             body["symptoms"] = {
                 "legs": rng.choice(["both", "both", "left", "right", "none"]),
                 "worse_with": rng.choices(worse_mixes, weights)[0],

@@ -268,7 +268,6 @@ def variant(**symptoms) -> dict:
         ({"walking_tolerance_min": 2}, {"walking_tolerance_min": 60}),
         ({"walking_tolerance_min": 4}, {"walking_tolerance_min": 14}),
         ({"legs": "none"}, {"legs": "both"}),
-        ({"legs": "left"}, {"legs": "both"}),
         ({"weakness": False}, {"weakness": True}),
     ],
 )
