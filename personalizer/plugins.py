@@ -31,6 +31,10 @@ DEFAULT_PLUGINS = (
 )
 
 
+class PluginError(Exception):
+    """A plugin that cannot be used as it is; the message says why."""
+
+
 @dataclass
 class PluginInfo:
     name: str
@@ -63,9 +67,25 @@ class PluginHost:
 
     def register(self, plugin, info: PluginInfo, strict: bool = False) -> None:
         try:
+            hash(plugin)  # pluggy keeps plugins in sets: an unhashable one breaks it later
+        except TypeError:
+            self._failed(info, PluginError("the plugin object is not hashable"), strict)
+            return
+        try:
             self.pm.register(plugin, name=info.name)
         except Exception as exc:
             self._failed(info, exc, strict)
+            return
+        wrappers = sorted(
+            caller.name
+            for caller in self.pm.get_hookcallers(plugin) or ()
+            for impl in caller.get_hookimpls()
+            if impl.plugin is plugin and (impl.wrapper or impl.hookwrapper)
+        )
+        if wrappers:
+            self.pm.unregister(name=info.name)
+            error = PluginError(f"wrapper hookimpls are not supported ({', '.join(wrappers)})")
+            self._failed(info, error, strict)
             return
         try:
             self.pm.check_pending()

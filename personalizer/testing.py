@@ -7,7 +7,8 @@ Fixtures:
 
 Functions:
 - ``assert_conformance(plugin, name)``: hookimpl signatures match the hookspecs (pluggy's own
-  validation), and the safety contract holds over ``STANDARD_PROFILES`` with it installed.
+  validation), the safety contract holds over ``STANDARD_PROFILES`` with it installed, and
+  no page depends on the requests made before it.
 - ``assert_golden(app, path)``: a JSON file ``{"profile": ..., "blocks": ["kind:id", ...]}``
   says which blocks, in which order, the profile gets. ``PERSONALIZER_UPDATE_GOLDEN=1``
   rewrites the expectation from the current output.
@@ -111,12 +112,29 @@ def contract_problems(app, profiles=None) -> list[str]:
     return problems
 
 
+def memory_problems(app, profiles=None) -> list[str]:
+    """Pages that change with what was asked before: each profile is built (uncached) in
+    one order, then again in the reverse order, and the two pages must be the same. A
+    plugin that keeps state between requests could otherwise carry one person's answers
+    into another person's page, and into the cache."""
+    profiles = list(STANDARD_PROFILES if profiles is None else profiles)
+    first = [render(app, p, explain=True)["blocks"] for p in profiles]
+    again = [render(app, p, explain=True)["blocks"] for p in reversed(profiles)][::-1]
+    return [
+        f"profile {n}: its page changed with the requests made before it"
+        for n, (a, b) in enumerate(zip(first, again, strict=True))
+        if a != b
+    ]
+
+
 def assert_conformance(plugin, name: str, profiles=None, **config) -> None:
+    """Signatures, the safety contract over the standard profiles, and no memory of
+    earlier requests (see ``memory_problems``)."""
     check_signatures(plugin, name)
     app = make_app([(name, plugin)], **config)
     listed = {p["name"]: p for p in app.test_client().get("/v1/plugins").get_json()}
     assert listed[name]["enabled"], listed[name]
-    problems = contract_problems(app, profiles)
+    problems = contract_problems(app, profiles) + memory_problems(app, profiles)
     assert not problems, "\n".join(problems)
 
 
