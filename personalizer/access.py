@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import hmac
 import logging
+import threading
 import time
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limit, Limiter
 from flask_smorest import abort
 from limits import parse
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -254,16 +255,93 @@ LIMITS = (
 )
 
 
-def _storage_options(url: str | None, timeout: float) -> dict:
-    """One try per limiter call within the timeout: redis-py's default retries three times
-    with backoff, which made a hung Redis cost the first request about a second."""
+class BreakerStorage(Storage):
+    """The limiter's Redis storage behind a circuit breaker. One error opens it; while open,
+    every call fails at once (flask-limiter then counts in this process's memory) and the
+    health check answers from the breaker, never from Redis. A background thread pings Redis
+    every ``PROBE_EVERY`` seconds and closes the breaker when it answers. So a hung Redis
+    costs the limiter one timeout per outage and worker, never a request's time again.
+    Used through the URL scheme ``breaker+<scheme>://...``."""
+
+    STORAGE_SCHEME = [f"breaker+{scheme}" for scheme in ("redis", "rediss", "unix")] + [
+        "breaker+redis+cluster",
+        "breaker+redis+sentinel",
+    ]
+    PROBE_EVERY = 1.0
+    PROBES = 60  # a probing thread gives up after this many; the next failure starts another
+
+    def __init__(self, uri: str, wrap_exceptions: bool = False, **options):
+        self.inner = storage_from_string(uri.removeprefix("breaker+"), **options)
+        self.is_open = False
+        self._probing = threading.Lock()
+        super().__init__(uri, wrap_exceptions=wrap_exceptions)
+
+    @property
+    def base_exceptions(self):
+        return Exception
+
+    def _open(self) -> None:
+        self.is_open = True
+        if self._probing.acquire(blocking=False):
+            threading.Thread(target=self._probe, name="ratelimit-probe", daemon=True).start()
+
+    def _probe(self) -> None:
+        try:
+            for _ in range(self.PROBES):
+                time.sleep(self.PROBE_EVERY)
+                try:
+                    if self.inner.check():
+                        self.is_open = False
+                        return
+                except Exception:
+                    pass
+        finally:
+            self._probing.release()
+
+    def _call(self, method: str, *args, **kwargs):
+        if self.is_open:
+            self._open()  # a probe runs while the breaker is open (restarted if it gave up)
+            raise ConnectionError("rate-limit storage unavailable (breaker open)")
+        try:
+            return getattr(self.inner, method)(*args, **kwargs)
+        except Exception:
+            self._open()
+            raise
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        return self._call("incr", key, expiry, amount=amount)
+
+    def get(self, key: str) -> int:
+        return self._call("get", key)
+
+    def get_expiry(self, key: str) -> float:
+        return self._call("get_expiry", key)
+
+    def check(self) -> bool:
+        if self.is_open:
+            self._open()
+            return False
+        return True
+
+    def reset(self):
+        return self._call("reset")
+
+    def clear(self, key: str) -> None:
+        return self._call("clear", key)
+
+
+def _storage(url: str | None, timeout: float) -> tuple[str, dict]:
+    """The limiter's storage URI and options: the configured Redis behind a breaker, one try
+    per call within the timeout (redis-py's default retries three times with backoff, which
+    made a hung Redis cost the first request about a second); memory without Redis."""
     if not url:
-        return {}
-    return {
+        return "memory://", {}
+    options = {
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
         "retry": Retry(NoBackoff(), 0),
     }
+    return "breaker+" + url, options
 
 
 def init_app(app: Flask) -> None:
@@ -274,7 +352,7 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     # Registered before the limiter's own before_request, so it runs first.
     app.before_request(authenticate)
-    url = cfg["REDIS_URL"]
+    storage_uri, storage_options = _storage(cfg["REDIS_URL"], cfg["REDIS_TIMEOUT_S"])
     limiter = Limiter(
         key_func=rate_key,
         app=app,
@@ -284,8 +362,8 @@ def init_app(app: Flask) -> None:
         ],
         headers_enabled=False,  # set below from the limit that binds, Retry-After only on 429
         strategy="fixed-window",
-        storage_uri=url or "memory://",  # the limits library reads the same URL schemes
-        storage_options=_storage_options(url, cfg["REDIS_TIMEOUT_S"]),
+        storage_uri=storage_uri,  # the limits library reads the same URL schemes as the cache
+        storage_options=storage_options,
         key_prefix=cfg["CACHE_PREFIX"] + "ratelimit",
         enabled=cfg["RATE_LIMIT_ENABLED"],
         in_memory_fallback_enabled=True,
