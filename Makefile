@@ -16,6 +16,9 @@ $(VENV)/.installed: pyproject.toml examples/hello-plugin/pyproject.toml scripts/
 	sh scripts/install-chromium.sh
 	command -v redis-server >/dev/null && command -v redis-cli >/dev/null || \
 		(apt-get update && apt-get install -y --no-install-recommends redis-server redis-tools)
+	# tests/test_proxy.py runs Debian's nginx (deploy/nginx.conf) in front of gunicorn.
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+		(apt-get update && apt-get install -y --no-install-recommends nginx-light)
 	touch $@
 
 install: $(VENV)/.installed
