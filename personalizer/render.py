@@ -2,6 +2,13 @@
 
 The fragment has one root element and no ``<html>``; Jinja autoescapes everything except the
 block bodies, which were sanitized with an allowlist when the catalog was loaded.
+
+The fragment is laid out for people, not in the engine's block order: the summary, the level
+alert (emergency, urgent or assess), the routine as a short plan, the warning signs, the
+exercises, the reading sections, and the calls to action last (free ones before our paid
+ones). The engine's order is kept within each group. Doses are shown as the page words them
+(``dose.text`` and the routine items' ``text``); ``personalizer.dose`` words one only for a
+page that does not carry the text yet.
 """
 
 from __future__ import annotations
@@ -9,36 +16,177 @@ from __future__ import annotations
 import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from personalizer import dose as dose_words
+
 _env = Environment(
     loader=PackageLoader("personalizer", "templates"),
     autoescape=select_autoescape(default=True),
     trim_blocks=True,
     lstrip_blocks=True,
 )
-
-
-def dose_text(dose: dict) -> str:
-    if "minutes" in dose and "reps" not in dose:
-        text = f"{dose['minutes']} minutes"
-    else:
-        text = f"{dose['sets']} x {dose['reps']}"
-        if dose.get("hold_s"):
-            text += f", hold {dose['hold_s']} s"
-        if dose.get("each_side"):
-            text += ", each side"
-    per_day = dose.get("per_day", 1)
-    text += ", once a day" if per_day == 1 else f", {per_day} times a day"
-    days = dose.get("days_per_week", 7)
-    return text if days == 7 else text + f", {days} days a week"
-
-
-_env.globals["dose_text"] = dose_text
 _template = _env.get_template("page.html")
+
+LEVEL_ALERTS = ("emergency", "urgent", "assess")
+DEFAULT_LABELS = {
+    "emergency": "Emergency",
+    "urgent": "Urgent",
+    "assess": "Get checked soon",
+    "general": "Warning signs",
+}
+DAY_NAMES = {
+    "mon": "Monday",
+    "tue": "Tuesday",
+    "wed": "Wednesday",
+    "thu": "Thursday",
+    "fri": "Friday",
+    "sat": "Saturday",
+    "sun": "Sunday",
+}
+ORDERED_DAYS = list(DAY_NAMES.values())
+
+
+def _day_name(day) -> str:
+    if isinstance(day, int) and 1 <= day <= 7:
+        return ORDERED_DAYS[day - 1]
+    text = str(day).strip()
+    return DAY_NAMES.get(text[:3].lower(), text[:1].upper() + text[1:])
+
+
+def _and(words: list[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _dose_text(dose: dict | None) -> str:
+    if not dose:
+        return ""
+    if dose.get("text"):
+        return dose["text"]
+    try:
+        return dose_words.describe(dose)
+    except (KeyError, TypeError):
+        return ""
+
+
+def _reasons(block: dict) -> list[str]:
+    """The block's reasons in plain words, each once, first letter capitalised."""
+    seen, out = set(), []
+    for why in block.get("why") or []:
+        reason = str(why.get("reason", "")).strip()
+        if reason and reason.lower() not in seen:
+            seen.add(reason.lower())
+            out.append(reason[:1].upper() + reason[1:])
+    return out
+
+
+EASE_OFF_OPENINGS = (
+    "ease off or stop if ",
+    "ease off or stop when ",
+    "ease off when ",
+    "ease off if ",
+    "stop if ",
+    "stop when ",
+)
+
+
+def _ease_off(text: str | None) -> str:
+    """What follows "Ease off or stop if" (the template's words) in the exercise's rule."""
+    text = (text or "").strip()
+    lowered = text.lower()
+    for opening in EASE_OFF_OPENINGS:
+        if lowered.startswith(opening):
+            return text[len(opening) :]
+    return text[:1].lower() + text[1:]
+
+
+def _alert(block: dict) -> dict:
+    level = block.get("level") or "general"
+    label = block.get("label") or DEFAULT_LABELS.get(level, "Important")
+    title = block.get("title", "")
+    show_label = not title.lower().startswith(label.lower())
+    return {**block, "level": level, "label": label, "show_label": show_label}
+
+
+def _routine(page: dict, titles: dict[str, str], exercise_ids: set[str]) -> dict | None:
+    routine = page.get("routine") or {}
+    items = routine.get("items") or []
+    if not items:
+        return None
+    days_of: dict[str, list[str]] = {}
+    for entry in routine.get("week") or []:
+        for item_id in entry.get("items") or []:
+            days_of.setdefault(item_id, []).append(_day_name(entry.get("day")))
+    groups: dict[str, list[dict]] = {}
+    weekly = False
+    for item in items:
+        days = item.get("days_per_week", 7)
+        if days >= 7:
+            when = "Every day"
+        else:
+            weekly = True
+            named = days_of.get(item["id"])
+            if named and len(named) < 7:
+                when = "On " + _and(named)
+            else:
+                when = "On 1 day a week" if days == 1 else f"On {days} days a week"
+        text = item.get("text") or _dose_text(item)
+        groups.setdefault(when, []).append(
+            {
+                "id": item["id"],
+                "title": item.get("title") or titles.get(item["id"], item["id"]),
+                "text": text,
+                "each_side": bool(item.get("each_side")) and "each side" not in text,
+                "linked": item["id"] in exercise_ids,
+            }
+        )
+    return {
+        "minutes": routine.get("minutes"),
+        "groups": list(groups.items()),
+        "weekly": weekly,
+        "count": len(items),
+    }
+
+
+def layout(page: dict, titles: dict[str, str] | None = None) -> dict:
+    """The page's blocks in the order people read them, with what the template shows."""
+    titles = titles or {}
+    level_alerts, warnings, exercises, sections, free, paid = [], [], [], [], [], []
+    for block in page.get("blocks") or []:
+        kind = block.get("kind")
+        if kind == "alert":
+            alert = _alert(block)
+            (level_alerts if alert["level"] in LEVEL_ALERTS else warnings).append(alert)
+        elif kind == "exercise":
+            exercises.append(
+                {
+                    **block,
+                    "dose_text": _dose_text(block.get("dose")),
+                    "ease_off_rest": _ease_off(block.get("ease_off")),
+                }
+            )
+        elif kind == "cta":
+            (paid if block.get("commercial") else free).append(block)
+        else:
+            sections.append(block)
+    routine = _routine(page, titles, {b["id"] for b in exercises})
+    return {
+        "level_alerts": level_alerts,
+        "warnings": warnings,
+        "routine": routine,
+        "exercises": exercises,
+        "sections": sections,
+        "ctas": free + paid,
+    }
+
+
+_env.globals["reasons"] = _reasons
 
 
 def to_json(page: dict) -> bytes:
     return orjson.dumps(page)
 
 
-def to_html(page: dict, titles: dict[str, str], brand: str | None = None) -> bytes:
-    return _template.render(page=page, titles=titles, brand=brand).strip().encode()
+def to_html(page: dict, titles: dict[str, str] | None = None, brand: str | None = None) -> bytes:
+    parts = layout(page, titles)
+    return _template.render(page=page, parts=parts, brand=brand).strip().encode()

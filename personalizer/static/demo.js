@@ -11,7 +11,12 @@
   var result = document.getElementById("result");
   var status = document.getElementById("demo-status");
   var sent = document.getElementById("profile-json");
+  var announce = document.getElementById("demo-announce");
+  var heading = document.getElementById("result-heading");
   var timer = null;
+  var reveal = false; // bring the result into view after this render (not while dragging)
+  var focusResult = false; // move focus to it (after "Show the page")
+  var lastTriage = null;
 
   function setPath(target, path, value) {
     var parts = path.split(".");
@@ -62,6 +67,46 @@
     status.textContent = text;
   }
 
+  var LEVEL_WORDS = {
+    emergency: "Emergency",
+    urgent: "Urgent",
+    assess: "Get checked soon",
+  };
+
+  /* The first alert of the page that says what to do, for the announcement. */
+  function alertOf(page) {
+    var root = result.shadowRoot;
+    var alert = root && root.querySelector(".pz-alert:not(.pz-level-general)");
+    var title = alert && alert.querySelector("h1, h2, h3, h4, h5, h6");
+    return alert ? { element: alert, title: title ? title.textContent : "" } : null;
+  }
+
+  function show(page) {
+    var alert = alertOf(page);
+    var changed = page.triage !== lastTriage;
+    lastTriage = page.triage;
+    if (alert) {
+      // Announced each time the alert (re)appears, assertively.
+      announce.textContent = "";
+      announce.textContent = (LEVEL_WORDS[page.triage] || "Alert") + ": " + alert.title;
+    } else {
+      announce.textContent = "";
+    }
+    var target = alert ? alert.element : heading;
+    if (reveal || (alert && changed)) {
+      var box = target.getBoundingClientRect();
+      var visible = box.top >= 0 && box.top < window.innerHeight - 80;
+      if (!visible) {
+        target.scrollIntoView({ block: "start" });
+      }
+    }
+    if (focusResult) {
+      heading.focus({ preventScroll: true });
+    }
+    reveal = false;
+    focusResult = false;
+  }
+
   function render() {
     clearTimeout(timer);
     timer = null;
@@ -76,12 +121,15 @@
     return window.Personalizer.render(result, profile, { openWhy: true }).then(
       function (page) {
         say("Page ready. Triage level: " + page.triage + ".");
+        show(page);
         return page;
       },
       function (error) {
         if (error.name !== "AbortError") {
           var fields = error.errors ? " " + Object.keys(error.errors).join(", ") : "";
           say("The service answered " + (error.status || "nothing") + ": " + error.message + fields);
+          reveal = false;
+          focusResult = false;
         }
         return null;
       },
@@ -105,9 +153,14 @@
     showOutputs();
     later();
   });
-  form.addEventListener("change", later);
+  form.addEventListener("change", function () {
+    reveal = true;
+    later();
+  });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    reveal = true;
+    focusResult = true;
     render();
   });
 
