@@ -9,7 +9,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from personalizer import __version__, access, config, media, observability
+from personalizer import __version__, access, config, docs_ui, media, observability
 from personalizer.cache import LocalCache, RedisCache
 from personalizer.content import Catalog, ContentError, load_catalog
 from personalizer.engine import Engine, Policy
@@ -43,7 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        OPENAPI_SWAGGER_UI_URL=None,  # /docs is served offline by personalizer.docs_ui
     )
     if os.environ.get("REDIS_URL"):
         app.config["REDIS_URL"] = os.environ["REDIS_URL"]
@@ -66,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from personalizer.embed import bp as embed
 
     app.register_blueprint(embed)
+    docs_ui.init_app(app)
     app.register_blueprint(media.bp)
     if app.config["BENCH_ENDPOINTS"]:
         from personalizer.floor import bp as floor
