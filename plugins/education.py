@@ -39,6 +39,7 @@ READS_FEATURES = (
     "pattern",
     "legs",
     "circulation_clue",
+    "steady",
 )
 
 LIMITED = ("none", "minimal", "very_short", "short")
@@ -62,7 +63,7 @@ def _rules(f):
     pain_high = f.get("pain") == "high"
     bike_first = walking in ("none", "minimal")
     walk_limited = walking in LIMITED
-    mild = f.get("pain") == "low" and walking not in LIMITED and not f.get("weakness")
+    mild = f.get("steady", False)
     rules = [
         # What stenosis is: first, for everyone.
         (

@@ -16,7 +16,7 @@ from personalizer import hookimpl
 
 # Minutes of walking before the legs force a stop. 20 or more reads as "not limited".
 WALKING = [(1, "none"), (3, "minimal"), (10, "very_short"), (20, "short"), (10**6, "longer")]
-PAIN = [(4, "low"), (7, "moderate"), (11, "high")]
+PAIN = [(7, "moderate"), (11, "high")]
 LIMITED_WALKING = ("none", "minimal", "very_short", "short")
 
 READS_FEATURES = (
@@ -32,6 +32,7 @@ READS_FEATURES = (
     "legs",
     "circulation_clue",
     "pattern",
+    "steady",
 )
 
 
@@ -41,8 +42,8 @@ def _bucket(value, bands):
 
 @hookimpl
 def personalizer_features(profile):
-    """Only what changes a decision: a false flag, walking of 20 minutes or more, or pain of
-    4-6 read the same as not reported, so they do not split the cache."""
+    """Only what changes a decision: a false flag, walking of 20 minutes or more, or pain
+    below 7 read the same as not reported, so they do not split the cache."""
     s = profile.get("symptoms", {})
     worse, eased = set(s.get("worse_with", [])), set(s.get("eased_by", []))
     features = {
@@ -63,6 +64,15 @@ def personalizer_features(profile):
     if "pain_score" in s:
         features["pain"] = _bucket(s["pain_score"], PAIN)
     features["pattern"] = _pattern(worse, eased)
+    # Ready for firmer floor work: low pain (0-3), walking 20 minutes or more, no weakness or
+    # numbness. One feature rather than a pain bucket, so low pain alone does not split the
+    # cache.
+    features["steady"] = (
+        s.get("pain_score", 10) <= 3
+        and s.get("walking_tolerance_min", 0) >= 20
+        and not s.get("weakness")
+        and not s.get("numbness")
+    )
     return {
         name: value
         for name, value in features.items()
@@ -106,12 +116,7 @@ def gentle(features) -> str | None:
 
 def steady(features) -> bool:
     """Low pain, walking not limited, no weakness or numbness: ready for floor work."""
-    return (
-        features.get("pain") == "low"
-        and not limited_walking(features)
-        and not features.get("weakness")
-        and not features.get("numbness")
-    )
+    return bool(features.get("steady"))
 
 
 def active_contraindications(features):
