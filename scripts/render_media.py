@@ -186,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("outdir", nargs="?", default="/tmp/media-png")
     ap.add_argument("--width", type=int, default=640, help="render width in px (default 640)")
     ap.add_argument("--no-render", action="store_true", help="only check the SVG files")
-    ap.add_argument("files", nargs="*", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     svgs = sorted(MEDIA.glob("*.svg"))
