@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
 
-from personalizer import create_app, safety
+from personalizer import create_app, render, safety
 from personalizer.schemas import (
     CHANNELS,
     EASED_BY,
@@ -18,7 +19,7 @@ from personalizer.schemas import (
     ContextSchema,
     SymptomsSchema,
 )
-from tests.conftest import base_config
+from tests.conftest import EXAMPLE_PROFILE, base_config
 
 
 def embed_app(config: dict):
@@ -235,3 +236,282 @@ def test_demo_page_posts_to_the_same_origin(client):
     )
     assert response.status_code == 200
     assert 'role="alert"' in response.get_data(as_text=True)
+
+
+# -- the fragment, as the service renders it ---------------------------------------------------
+
+
+TYPICAL = {**EXAMPLE_PROFILE, "red_flags": []}
+EMERGENCY = {"symptoms": {"legs": "both"}, "red_flags": ["saddle_numbness"]}
+DOSE_JARGON = re.compile(r"\b\d+\s*[x×]\s*\d+\b")
+PLUGINS = ("red_flags", "symptom_pattern", "alignment", "education", "calls_to_action", "routine")
+
+
+def fragment(client, body) -> str:
+    response = client.post("/v1/pages", json=body, headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def visible_text(html: str) -> str:
+    """The text a person sees, roughly: tags out, "why" lists kept (they are visible)."""
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_fragment_has_one_root_one_landmark_and_a_language(client):
+    html = fragment(client, TYPICAL)
+    assert html.startswith("<article") and html.endswith("</article>")
+    assert html.count("<article") == 1 and "<html" not in html
+    root = re.match(r"<article[^>]*>", html).group(0)
+    assert 'lang="en"' in root and 'role="region"' in root and "aria-label=" in root
+    assert html.count('role="region"') == 1
+    for landmark in ("<aside", "<nav", "<main", "<header", "<footer", "aria-labelledby"):
+        assert landmark not in html, landmark
+    # Headings start at h2 (embed.js moves them for data-heading-level).
+    assert "<h1" not in html and "<h2" in html
+
+
+def test_fragment_reads_in_the_order_people_need(client):
+    html = fragment(client, TYPICAL)
+    at = {
+        name: html.find(marker)
+        for name, marker in {
+            "summary": 'class="pz-intro"',
+            "routine": "pz-block pz-routine",
+            "warnings": "pz-level-general",
+            "exercise": "pz-block pz-exercise",
+            "section": "pz-block pz-section",
+            "cta": "pz-block pz-cta",
+        }.items()
+    }
+    assert all(position > 0 for position in at.values()), at
+    assert list(at) == sorted(at, key=at.get), at
+
+
+def test_exercises_show_picture_dose_steps_cautions_and_ease_off(client):
+    html = fragment(client, TYPICAL)
+    exercises = re.findall(r'<section class="pz-block pz-exercise".*?</section>', html, re.S)
+    assert exercises
+    for block in exercises:
+        order = [
+            block.find(marker) for marker in ("pz-dose", "pz-steps", "pz-cautions", "pz-ease-off")
+        ]
+        assert -1 not in order and order == sorted(order), block[:120]
+        assert "Ease off or stop if" in block
+        # Cautions and the ease-off rule are never folded away.
+        cautions_at = block.find("pz-cautions")
+        assert (
+            "<details" not in block[block.find("</details>", block.find("pz-steps")) : cautions_at]
+        )
+        img = re.search(r"<img [^>]*>", block)
+        if img:  # every exercise has one once the pictures have landed
+            for attribute in ("alt=", "width=", "height=", 'loading="lazy"'):
+                assert attribute in img.group(0), attribute
+
+
+def test_no_dose_is_jargon_and_every_routine_item_has_its_words(client):
+    html = fragment(client, TYPICAL)
+    assert not DOSE_JARGON.search(visible_text(html))
+    items = re.findall(r'<li data-routine-id="([^"]+)">(.*?)</li>', html, re.S)
+    assert items
+    page = client.post("/v1/pages", json=TYPICAL).get_json()
+    for item_id, text in items:
+        assert f'href="#pz-{item_id}"' in text
+        (item,) = [i for i in page["routine"]["items"] if i["id"] == item_id]
+        if "text" in item:
+            assert item["text"] in text
+        if item.get("each_side"):
+            assert "each side" in text
+
+
+def test_why_is_plain_words_without_plugin_names(client):
+    html = fragment(client, TYPICAL)
+    whys = re.findall(r'<details class="pz-why">.*?</details>', html, re.S)
+    assert whys
+    for why in whys:
+        for plugin in PLUGINS:
+            assert f"({plugin})" not in why and f">{plugin}<" not in why
+
+
+def test_emergency_fragment_labels_the_alert_in_text(client):
+    html = fragment(client, EMERGENCY)
+    assert 'class="pz-label-text">Emergency<' in html
+    assert "pz-exercise" not in html and "pz-routine" not in html and "pz-cta" not in html
+
+
+def test_dialable_number_is_a_tel_link():
+    client = embed_app(base_config(EMERGENCY_NUMBER="112")).test_client()
+    html = fragment(client, EMERGENCY)
+    assert 'href="tel:112"' in html
+
+
+def page_v2(**overrides) -> dict:
+    """A small page of contract v2, for the template alone."""
+    page = {
+        "page_id": "p1",
+        "content_version": "c1",
+        "lang": "en",
+        "triage": {"level": "assess", "flags": ["unexplained_weight_loss"]},
+        "summary": {"title": "Your plan", "text": "For you."},
+        "blocks": [
+            {
+                "kind": "alert",
+                "id": "get-assessed",
+                "level": "assess",
+                "label": "Get checked soon",
+                "title": "Book an assessment",
+                "html": "<p>Soon.</p>",
+                "why": [{"plugin": "red_flags", "reason": "weight loss reported"}],
+                "actions": [
+                    {
+                        "kind": "find_care",
+                        "label": "Find a doctor",
+                        "href": "https://example.org/find",
+                    }
+                ],
+            },
+            {
+                "kind": "cta",
+                "id": "paid",
+                "title": "Our programme",
+                "html": "<p>x</p>",
+                "href": "https://example.org/programme",
+                "commercial": True,
+                "owner": "ours",
+                "why": [{"plugin": "calls_to_action", "reason": "a guided programme"}],
+            },
+            {
+                "kind": "exercise",
+                "id": "bridge",
+                "title": "Bridge",
+                "html": "<p>x</p>",
+                "summary": "A lift.",
+                "steps": ["Lie down.", "Lift."],
+                "cautions": ["Go gently."],
+                "ease_off": "Ease off when your legs tingle.",
+                "progression": "Do more.",
+                "dose": {"sets": 1, "reps": 8, "text": "8 times, on 3 days a week"},
+                "media": [
+                    {
+                        "url": "https://example.org/m.svg",
+                        "alt": "A bridge",
+                        "width": 640,
+                        "height": 360,
+                        "type": "image/svg+xml",
+                    }
+                ],
+                "sources": [
+                    {
+                        "title": "A leaflet",
+                        "publisher": "NHS",
+                        "url": "https://nhs.example/",
+                        "year": 2024,
+                    }
+                ],
+                "last_reviewed": "2026-01-01",
+                "next_review": "2027-01-01",
+                "why": [{"plugin": "routine", "reason": "strength for your hips"}],
+            },
+            {
+                "kind": "alert",
+                "id": "warning-signs",
+                "level": "general",
+                "label": "Warning signs",
+                "title": "Call 112 now if you get any of these signs",
+                "html": "<ul><li>a</li></ul>",
+                "why": [{"plugin": "safety", "reason": "everyone should know these"}],
+            },
+            {
+                "kind": "cta",
+                "id": "free",
+                "title": "Find a physio",
+                "html": "<p>x</p>",
+                "href": "https://example.org/find",
+                "commercial": False,
+                "owner": "ours",
+                "why": [{"plugin": "calls_to_action", "reason": "someone to check your back"}],
+            },
+        ],
+        "routine": {
+            "minutes": 5,
+            "items": [
+                {
+                    "id": "bridge",
+                    "title": "Bridge",
+                    "sets": 1,
+                    "reps": 8,
+                    "days_per_week": 3,
+                    "text": "8 times, on 3 days a week",
+                }
+            ],
+            "week": [
+                {"day": "mon", "items": ["bridge"]},
+                {"day": "wed", "items": ["bridge"]},
+                {"day": "fri", "items": ["bridge"]},
+            ],
+        },
+    }
+    page.update(overrides)
+    return page
+
+
+def test_template_alone_orders_free_before_paid_and_marks_paid():
+    html = render.to_html(page_v2()).decode()
+    assert html.index('data-block-id="free"') < html.index('data-block-id="paid"')
+    paid = html[html.index('data-block-id="paid"') :]
+    assert ">Paid<" in paid and "(paid)" in paid
+    assert html.index("get-assessed") < html.index("pz-routine") < html.index("warning-signs")
+    assert "On Monday, Wednesday and Friday" in html
+    assert "Ease off or stop if</strong> your legs tingle." in html
+    assert ">Sources<" in html and "https://nhs.example/" in html and "Reviewed 2026-01-01" in html
+    assert 'class="pz-label-text">Get checked soon<' in html
+    assert "Weight loss reported" in html and "red_flags" not in html
+
+
+def test_template_tolerates_a_page_without_the_v2_fields():
+    page = page_v2()
+    for block in page["blocks"]:
+        for name in (
+            "label",
+            "level",
+            "summary",
+            "steps",
+            "cautions",
+            "ease_off",
+            "progression",
+            "media",
+            "sources",
+            "last_reviewed",
+            "actions",
+            "owner",
+        ):
+            block.pop(name, None)
+        if "dose" in block:
+            block["dose"] = {"sets": 1, "reps": 8, "per_day": 1, "days_per_week": 3}
+    del page["summary"], page["lang"], page["routine"]["week"]
+    for item in page["routine"]["items"]:
+        item.pop("text"), item.pop("title")
+    html = render.to_html(page, {"bridge": "Bridge"}).decode()
+    assert html.startswith("<article") and 'lang="en"' in html
+    assert "8 times, on 3 days a week" in html  # worded by personalizer.dose, the one place
+    assert not DOSE_JARGON.search(visible_text(html))
+
+
+def test_embed_scrub_drops_svg_animation_and_every_unsafe_url(client):
+    with client.get("/embed.js") as response:
+        source = response.get_data(as_text=True)
+    for name in ("animate", "set", "animatemotion", "animatetransform", "svg", "math"):
+        assert f'"{name}"' in source, name
+    assert "javascript|vbscript|data" in source
+    assert "data-timeout-ms" in source and "data-heading-level" in source
+    assert "adoptedStyleSheets" in source and "personalizer:error" in source
+
+
+def test_demo_has_a_skip_link_and_live_regions(client):
+    page = parse(client.get("/demo").get_data(as_text=True))
+    links = [attrs for tag, attrs in page.tags if tag == "a"]
+    assert links[0].get("href") == "#result-heading" and links[0].get("class") == "demo-skip"
+    live = {
+        attrs.get("id"): attrs.get("aria-live") for tag, attrs in page.tags if "aria-live" in attrs
+    }
+    assert live == {"demo-status": "polite", "demo-announce": "assertive"}
