@@ -158,7 +158,7 @@ def test_partner_numbers_in_alerts_json_and_html(client, keys):
     alert = page["blocks"][0]
     assert alert["id"] == "emergency-now"
     assert "000" in alert["title"] + alert["html"]
-    assert "Riverside emergency room" in alert["html"]
+    assert "Riverside emergency room" in alert["title"] + alert["html"]
     assert not any(b["kind"] == "exercise" or b.get("commercial") for b in page["blocks"])
     html = client.post(
         "/v1/pages", json=EMERGENCY, headers={**bearer(keys["sk_a"][0]), "Accept": "text/html"}
