@@ -74,16 +74,14 @@ def default_content_dirs() -> list[str]:
 
 def missing_alerts(catalog, stale: list[str]) -> list[str]:
     """The alerts the engine refuses to start without (Engine._check_alerts), as problems."""
-    wanted = {**safety.ALERT_FOR_LEVEL, "general": safety.FAILSAFE_ALERT}
     stale_ids = {line.split(":", 1)[0].rsplit("/", 1)[-1].removesuffix(".md") for line in stale}
     problems = []
-    for level, item_id in wanted.items():
+    for level, item_id, problem in safety.missing_alerts(catalog):
         if item_id not in catalog:
             hint = " (it is stale: review it or pass --allow-stale)" if item_id in stale_ids else ""
             problems.append(f"catalog:alerts: {item_id!r} (level {level}) is missing{hint}")
-        elif catalog[item_id].meta.get("level") != level:
-            found = catalog[item_id].meta.get("level")
-            problems.append(f"{catalog[item_id].path}:level: must be {level} (is {found})")
+        else:
+            problems.append(f"{catalog[item_id].path}:level: {problem}")
     return problems
 
 

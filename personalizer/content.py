@@ -270,9 +270,7 @@ class Item:
     def copy(self) -> Item:
         """An independent copy: what plugins are handed, apart from the engine's own."""
         picture = replace(self.picture) if self.picture is not None else None
-        return replace(
-            self, meta=freeze(self.meta), sources=freeze(self.sources), picture=picture
-        )
+        return replace(self, meta=freeze(self.meta), sources=freeze(self.sources), picture=picture)
 
 
 class Catalog:
@@ -377,8 +375,7 @@ def load_item(
         try:
             picture = load_picture(media, data["id"])
         except FileNotFoundError:
-            if PICTURES_REQUIRED:
-                problems.append(f"{name}:media: no picture (media/{data['id']}.svg)")
+            problems.append(f"{name}:media: no picture (media/{data['id']}.svg)")
         except MediaError as exc:
             problems.append(f"{name}:media: media/{data['id']}.svg: {exc}")
     if problems:

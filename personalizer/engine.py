@@ -154,13 +154,9 @@ class Engine:
 
     def _check_alerts(self) -> None:
         """The safety contract needs one alert per level; refuse to start without them."""
-        wanted = {**ALERT_FOR_LEVEL, "general": WARNING_SIGNS_ALERT}
         problems = [
-            f"alert {item_id!r} (level {level}) is missing from the catalog"
-            for level, item_id in wanted.items()
-            if item_id not in self.catalog
-            or self.catalog[item_id].meta.get("level") != level
-            or self.catalog[item_id].origin != BUILT_IN
+            f"alert {item_id!r} (level {level}) {problem}"
+            for level, item_id, problem in safety.missing_alerts(self.catalog)
         ]
         if problems:
             raise ContentError(problems)

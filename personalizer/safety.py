@@ -44,6 +44,22 @@ AVOID_REASONS = {
 KNEELING_PAIN = 8  # pain score from which kneeling work is left out (rule 5)
 
 
+def missing_alerts(catalog) -> list[tuple[str, str, str]]:
+    """(level, alert id, problem) for each alert the contract needs and the catalog lacks:
+    one per level and the warning signs, from the built-in content only."""
+    wanted = {**ALERT_FOR_LEVEL, "general": WARNING_SIGNS_ALERT}
+    problems = []
+    for level, item_id in wanted.items():
+        item = catalog.items.get(item_id)
+        if item is None:
+            problems.append((level, item_id, "is missing"))
+        elif item.meta.get("level") != level:
+            problems.append((level, item_id, f"must be level {level} (is {item.meta['level']})"))
+        elif item.origin != "built-in":
+            problems.append((level, item_id, "must be built-in content, not a plugin's"))
+    return problems
+
+
 def highest(levels) -> str:
     return max(levels, key=LEVEL_RANK.__getitem__, default="none")
 
