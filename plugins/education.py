@@ -70,7 +70,7 @@ def _rules(f):
             less_typical,
             "what-is-stenosis",
             10,
-            "your pattern differs from the usual one, shown here",
+            "your pattern is less typical; this shows the usual one",
         ),
         (True, "what-is-stenosis", 10, "what stenosis is and how it usually feels"),
         # What needs a doctor's eye.

@@ -18,13 +18,25 @@ REASONS = {
         "a new bladder or bowel change can mean the nerves at the base of the spine are squeezed",
     ),
     "sudden_leg_weakness": ("emergency", "sudden leg weakness can mean a nerve is badly squeezed"),
-    "worsening_weakness": ("urgent", "weakness that keeps getting worse needs a check soon"),
-    "spreading_numbness": ("urgent", "numbness that is spreading needs a check soon"),
-    "walking_decline": ("urgent", "walking much less far than before needs a check soon"),
+    "worsening_weakness": (
+        "urgent",
+        "weakness that keeps getting worse needs a check today or in a day or two",
+    ),
+    "spreading_numbness": (
+        "urgent",
+        "numbness that is spreading needs a check today or in a day or two",
+    ),
+    "walking_decline": (
+        "urgent",
+        "walking much less far than before needs a check today or in a day or two",
+    ),
     "fever": ("urgent", "back pain with a fever can be a sign of infection"),
     "after_fall": ("urgent", "back pain after a fall can be a sign of a broken bone"),
-    "unexplained_weight_loss": ("assess", "weight loss you cannot explain is worth a check"),
-    "history_of_cancer": ("assess", "with a past cancer, back pain is worth a check"),
+    "unexplained_weight_loss": (
+        "assess",
+        "weight loss you cannot explain is worth a check within days",
+    ),
+    "history_of_cancer": ("assess", "with a past cancer, back pain is worth a check within days"),
 }
 
 
