@@ -43,6 +43,15 @@ DAY_NAMES = {
     "sun": "Sunday",
 }
 ORDERED_DAYS = list(DAY_NAMES.values())
+# Days that spread n sessions over a week, for pages whose routine names no days of its own.
+SPREAD = {
+    1: ["Monday"],
+    2: ["Monday", "Thursday"],
+    3: ["Monday", "Wednesday", "Friday"],
+    4: ["Monday", "Tuesday", "Thursday", "Friday"],
+    5: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"],
+    6: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],
+}
 
 
 def _day_name(day) -> str:
@@ -130,6 +139,10 @@ def _routine(page: dict, titles: dict[str, str], exercise_ids: set[str]) -> dict
                 when = "On " + _and(named)
             else:
                 when = "On 1 day a week" if days == 1 else f"On {days} days a week"
+                if days in SPREAD:
+                    when += ", for example " + (
+                        "Monday to Friday" if days == 5 else _and(SPREAD[days])
+                    )
         text = item.get("text") or _dose_text(item)
         groups.setdefault(when, []).append(
             {

@@ -848,6 +848,24 @@ def test_embed_css_refused_by_the_host_csp(site, tab_factory):
     tab.shot("embed-no-stylesheet-phone")
 
 
+def test_widget_says_so_when_no_style_can_apply(site, tab_factory):
+    """A browser without constructed stylesheets on a host that refuses embed.css: the page
+    is still shown with its label in text, and the widget reports the missing styles."""
+    tab = tab_factory(PHONE)
+    tab.context.add_init_script(
+        "Object.defineProperty(ShadowRoot.prototype, 'adoptedStyleSheets',"
+        " {get() { return []; }, set() { throw new TypeError('not supported'); }});"
+    )
+    page = tab.page
+    page.goto(site["origins"]["clinic"] + "/no-style.html")
+    error = tab.wait_event("event.type === 'personalizer:error'")
+    assert error["detail"]["reason"] == "styles" and error["detail"]["fallback"] is False
+    rendered = tab.wait_event("event.type === 'personalizer:rendered'")
+    assert rendered["detail"]["styles"] == "none"
+    assert "Emergency" in page.locator("#widget .pz-label-text").text_content()
+    tab.shot("embed-no-styles-phone")
+
+
 def test_host_root_font_size_does_not_shrink_the_widget(site, tab_factory):
     sizes = {}
     for name in ("routine", "small-root"):
