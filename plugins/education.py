@@ -19,6 +19,7 @@ alphabetical order decide.
 """
 
 from personalizer import hookimpl
+from personalizer.vocabulary import CONTRACT_LEVELS
 
 READS_FEATURES = (
     "alignment_measured",
@@ -189,7 +190,28 @@ def _rules(f):
         (True, "when-to-see-doctor", 2, "everyone should know when to get help"),
         (measured, "posture-lever", 1.5, "what posture can and cannot tell"),
     ]
-    return [(topic, score, reason) for met, topic, score, reason in rules if met]
+    met = [(topic, score, reason) for met, topic, score, reason in rules if met]
+    if _routine_held(f):
+        # The urgent alert holds the routine until they are checked: no advice on exercise.
+        met = [rule for rule in met if rule[0] not in ROUTINE_TOPICS]
+    return met
+
+
+ROUTINE_TOPICS = (
+    "helps-pacing-walking",
+    "helps-cycling",
+    "matched-routine",
+    "helps-support-muscles",
+)
+
+
+def _routine_held(f) -> bool:
+    """An urgent or emergency red flag (the contract's levels), or a past cancer with new
+    numbness or weakness: the page holds no exercise."""
+    flags = f.get("red_flags", ())
+    if any(CONTRACT_LEVELS.get(flag) in ("urgent", "emergency") for flag in flags):
+        return True
+    return "history_of_cancer" in flags and bool(f.get("numbness") or f.get("weakness"))
 
 
 @hookimpl

@@ -201,10 +201,15 @@ def _wanted(f):
     elif steady(f):
         for item_id, score in STEADY.items():
             wanted.append((item_id, score, "your pain is low and you walk well: a firmer stretch"))
+    # Supported balance work is kept for those at risk of falling: 4 with one of numbness or
+    # weakness, 5 with both, so it is not pushed out of a short routine.
+    at_risk = bool(f.get("numbness")) + bool(f.get("weakness"))
     if f.get("numbness"):
-        wanted.append(("balance-stand", 3, "numbness can make you less steady on your feet"))
+        wanted.append(
+            ("balance-stand", 3 + at_risk, "numbness can make you less steady on your feet")
+        )
     elif f.get("weakness"):
-        wanted.append(("balance-stand", 3, "weak legs can make you less steady on your feet"))
+        wanted.append(("balance-stand", 4, "weak legs can make you less steady on your feet"))
     elif f.get("legs") == "both":
         wanted.append(("balance-stand", 1, "symptoms in both legs can make you less steady"))
     if f.get("weakness"):
@@ -219,7 +224,7 @@ def _wanted(f):
             )
         )
         wanted.append(("bridge", 1, "builds strength without bending forward"))
-    if f.get("legs") == "one":
+    if f.get("legs") == "one" and not reason:
         wanted.append(("side-leg-raise", 2.5, "your symptoms are in one leg: this works each side"))
     return wanted
 
