@@ -329,16 +329,26 @@ def split_front_matter(text: str) -> tuple[dict, str]:
 def load_bibliography(directory: Path) -> dict[int, dict]:
     """The directory's ``sources.yaml``: source number -> {title, publisher, url, year}."""
     path = directory / BIBLIOGRAPHY
+    name = f"{directory.name}/{BIBLIOGRAPHY}"
     if not path.is_file():
         return {}
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return {int(n): BIBLIOGRAPHY_ENTRY.load(entry) for n, entry in data.items()}
+        entries = {int(n): entry for n, entry in data.items()}
     except (yaml.YAMLError, ValueError, TypeError, AttributeError) as exc:
-        raise ContentError([f"{path}: {exc}"]) from None
-    except ma.ValidationError as exc:
-        problems = [f"{path}:{p}: {'; '.join(m)}" for p, m in flatten_errors(exc.messages)]
-        raise ContentError(problems) from None
+        raise ContentError([f"{name}: {exc}"]) from None
+    bibliography, problems = {}, []
+    for number, entry in entries.items():
+        try:
+            bibliography[number] = BIBLIOGRAPHY_ENTRY.load(entry)
+        except ma.ValidationError as exc:
+            problems += [
+                f"{name}:{number}.{field}: {'; '.join(m)}"
+                for field, m in flatten_errors(exc.messages)
+            ]
+    if problems:
+        raise ContentError(problems)
+    return bibliography
 
 
 def load_item(

@@ -66,9 +66,20 @@ def write_item(root: Path, rel: str, meta: dict, body: str = "Some plain text.")
     return path
 
 
+SOURCES = {
+    1: {"title": "A source", "publisher": "A publisher", "url": "https://x.example", "year": 2024}
+}
+STEPS = "1. Lie on your back.\n2. Lift one knee.\n\nBreathe out as you lift."
+PICTURE = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="640" height="360" viewBox="0 0 640 360">'
+    "<title>Lying on your back, you lift one knee and lower it.</title>"
+    '<circle cx="100" cy="100" r="20" fill="none" stroke="#1f2933"/></svg>'
+)
+
+
 def make_catalog(root: Path, **changes) -> Path:
-    """A valid four-item content dir; ``changes`` maps a file to front-matter updates
-    (a value of None deletes the field)."""
+    """A valid four-item content dir (with its bibliography and the exercise's picture);
+    ``changes`` maps a file to front-matter updates (a value of None deletes the field)."""
     for rel, meta in VALID.items():
         full = {"id": Path(rel).stem, **meta, **COMMON}
         for key, value in changes.get(rel, {}).items():
@@ -76,7 +87,10 @@ def make_catalog(root: Path, **changes) -> Path:
                 full.pop(key, None)
             else:
                 full[key] = value
-        write_item(root, rel, full)
+        write_item(root, rel, full, STEPS if full.get("kind") == "exercise" else "Some text.")
+    (root / "sources.yaml").write_text(yaml.safe_dump(SOURCES))
+    (root / "media").mkdir(exist_ok=True)
+    (root / "media" / "ex-a.svg").write_text(PICTURE)
     return root
 
 
@@ -89,7 +103,7 @@ def problems_of(directory, **kwargs) -> list[str]:
 def test_the_fixture_catalog_is_valid(tmp_path):
     catalog = load_catalog([make_catalog(tmp_path / "content")], today=TODAY)
     assert sorted(catalog.items) == ["alert-a", "cta-a", "ex-a", "sec-a"]
-    assert catalog.stale == []
+    assert catalog.stale == ()
     exercise = catalog["ex-a"]
     assert exercise.path == "content/exercises/ex-a.md"
     assert exercise.dose == {
@@ -162,7 +176,7 @@ def test_unclosed_front_matter_and_bad_yaml(tmp_path):
 def test_empty_body(tmp_path):
     root = make_catalog(tmp_path / "content")
     path = root / "sections" / "sec-a.md"
-    path.write_text(path.read_text().replace("Some plain text.", ""))
+    path.write_text(path.read_text().replace("Some text.", ""))
     assert problems_of(root) == ["content/sections/sec-a.md:body: is empty"]
 
 
@@ -180,6 +194,7 @@ def test_duplicate_id_across_directories(tmp_path):
     first = make_catalog(tmp_path / "one" / "content")
     second = tmp_path / "two" / "content"
     write_item(second, "sections/sec-a.md", {"id": "sec-a", **VALID["sections/sec-a.md"], **COMMON})
+    (second / "sources.yaml").write_text(yaml.safe_dump(SOURCES))
     with pytest.raises(ContentError) as info:
         load_catalog([first, second], today=TODAY)
     assert len(info.value.problems) == 1
@@ -295,12 +310,12 @@ def test_editing_a_file_changes_the_version(tmp_path):
     first = load_catalog([root], today=TODAY).version
     assert load_catalog([root], today=TODAY).version == first  # stable when nothing changed
     path = root / "sections" / "sec-a.md"
-    path.write_text(path.read_text().replace("Some plain text.", "Some plainer text."))
+    path.write_text(path.read_text().replace("Some text.", "Some plainer text."))
     second = load_catalog([root], today=TODAY).version
     assert second != first
     (root / "exercises" / "ex-a.md").rename(root / "ex-a.md")  # moved, same bytes
     assert load_catalog([root], today=TODAY).version != second
-    path.write_text(path.read_text().replace("Some plainer text.", "Some plain text."))
+    path.write_text(path.read_text().replace("Some plainer text.", "Some text."))
     (root / "ex-a.md").rename(root / "exercises" / "ex-a.md")
     assert load_catalog([root], today=TODAY).version == first
 
@@ -312,8 +327,8 @@ def test_a_stale_item_is_left_out_unless_allowed(tmp_path):
     )
     catalog = load_catalog([root], today=TODAY)
     assert "ex-a" not in catalog
-    assert catalog.of_kind("exercise") == []
-    assert catalog.stale == ["content/exercises/ex-a.md:next_review: review was due 2025-01-01"]
+    assert catalog.of_kind("exercise") == ()
+    assert catalog.stale == ("content/exercises/ex-a.md:next_review: review was due 2025-01-01",)
     kept = load_catalog([root], today=TODAY, allow_stale=True)
     assert "ex-a" in kept and kept.stale == catalog.stale
     assert kept.version != catalog.version  # which items are in force is part of the version
@@ -329,7 +344,7 @@ def test_the_real_content_loads():
     assert counts["exercise"] >= 16, counts
     assert counts["cta"] == 4, counts
     assert counts["alert"] == 4, counts
-    assert catalog.stale == []
+    assert catalog.stale == ()
     assert len(catalog.version) == 16
     assert {catalog[a].level for a in ("emergency-now", "urgent-care", "get-assessed")} == {
         "emergency",
@@ -357,3 +372,100 @@ def test_a_timestamp_in_a_date_field_is_a_problem_not_a_crash(tmp_path):
     # yaml.safe_dump quoted the value; unquote it so YAML reads a timestamp.
     path.write_text(path.read_text().replace("'2026-01-01 10:00:00'", "2026-01-01 10:00:00"))
     assert any(p.startswith("content/sections/sec-a.md:last_reviewed") for p in problems_of(root))
+
+
+# -- v2: bibliography, steps, pictures, tokens, safe links, immutability ------------------------
+
+
+def test_sources_resolve_from_the_bibliography_and_a_missing_one_is_named(tmp_path):
+    root = make_catalog(tmp_path / "content")
+    catalog = load_catalog([root], today=TODAY)
+    assert dict(catalog["sec-a"].sources[0]) == SOURCES[1]
+    (root / "sources.yaml").write_text(yaml.safe_dump({2: SOURCES[1]}))
+    assert "content/sections/sec-a.md:sources: [1] not in sources.yaml" in problems_of(root)
+    (root / "sources.yaml").write_text(yaml.safe_dump({1: {**SOURCES[1], "url": "http://x"}}))
+    assert any("sources.yaml:1.url" in p for p in problems_of(root))
+
+
+def test_an_exercise_has_its_steps_and_a_checked_picture(tmp_path):
+    root = make_catalog(tmp_path / "content")
+    exercise = load_catalog([root], today=TODAY)["ex-a"]
+    assert exercise.steps == ("Lie on your back.", "Lift one knee.")
+    assert exercise.picture.alt == "Lying on your back, you lift one knee and lower it."
+    assert (exercise.picture.width, exercise.picture.height) == (640, 360)
+    (root / "media" / "ex-a.svg").unlink()
+    assert problems_of(root) == ["content/exercises/ex-a.md:media: no picture (media/ex-a.svg)"]
+
+
+@pytest.mark.parametrize(
+    ("svg", "problem"),
+    [
+        (
+            PICTURE.replace(
+                "<title>Lying on your back, you lift one knee and lower it.</title>", ""
+            ),
+            "alt text",
+        ),
+        (PICTURE.replace("<circle", "<script>alert(1)</script><circle"), "<script>"),
+        (
+            PICTURE.replace("<circle", '<animate attributeName="href" to="javascript:x"/><circle'),
+            "<animate>",
+        ),
+        (PICTURE.replace('fill="none"', 'onclick="x()" fill="none"'), "onclick"),
+        (
+            PICTURE.replace('fill="none"', 'fill="url(https://evil.example/x)"'),
+            "inside the picture",
+        ),
+        (PICTURE.replace("<svg ", '<!DOCTYPE svg [<!ENTITY a "b">]><svg '), "DOCTYPE"),
+        (PICTURE.replace("</svg>", "<!--" + "x" * 17000 + "--></svg>"), "budget"),
+        (PICTURE.replace('width="640"', 'width="wide"'), "width and height"),
+    ],
+)
+def test_content_check_refuses_an_unsafe_or_unlabelled_picture(tmp_path, svg, problem):
+    root = make_catalog(tmp_path / "content")
+    (root / "media" / "ex-a.svg").write_text(svg)
+    (found,) = problems_of(root)
+    assert found.startswith("content/exercises/ex-a.md:media:") and problem in found, found
+
+
+def test_the_warning_signs_token_becomes_the_one_wording(tmp_path):
+    from personalizer.vocabulary import WARNING_SIGNS
+
+    root = make_catalog(tmp_path / "content")
+    path = root / "alerts" / "alert-a.md"
+    path.write_text(path.read_text().replace("Some text.", "Watch for:\n\n{{warning_signs}}\n"))
+    html = load_catalog([root], today=TODAY)["alert-a"].html
+    assert html.count("<li>") == len(WARNING_SIGNS)
+    assert all(sign in html for sign in WARNING_SIGNS)
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "http://plain.example",
+        "//evil.example",
+        "/\\evil",
+        "https://a b",
+    ],
+)
+def test_a_call_to_action_link_must_be_https_or_a_path_on_our_site(tmp_path, href):
+    root = make_catalog(tmp_path / "content", **{"ctas/cta-a.md": {"href": href}})
+    assert problems_of(root) == [
+        "content/ctas/cta-a.md:href: must be an https:// address or a path on our site (/...)"
+    ]
+
+
+def test_the_catalog_cannot_be_changed_by_ordinary_means(tmp_path):
+    catalog = load_catalog([make_catalog(tmp_path / "content")], today=TODAY)
+    item = catalog["ex-a"]
+    with pytest.raises(TypeError):
+        item.meta["contraindications"] = []
+    with pytest.raises(AttributeError):
+        item.meta["contraindications"].clear()
+    with pytest.raises(TypeError):
+        catalog.items["ex-a"] = None
+    copy = catalog.copy()
+    assert copy["ex-a"] is not item and copy["ex-a"].meta is not item.meta
+    assert copy["ex-a"].meta == item.meta
