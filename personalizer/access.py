@@ -280,6 +280,11 @@ class BreakerStorage(Storage):
     def base_exceptions(self):
         return Exception
 
+    @property
+    def storage(self):
+        """The Redis client underneath (as on the limits library's own storages)."""
+        return getattr(self.inner, "storage", None)
+
     def _open(self) -> None:
         self.is_open = True
         if self._probing.acquire(blocking=False):
