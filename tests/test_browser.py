@@ -1240,3 +1240,42 @@ def test_widget_scrubs_a_hostile_fragment(site, tab_factory):
         "brand": "",
     }
     assert page.evaluate("window.__hit === undefined")
+
+
+def test_a_brand_colour_too_light_for_white_text_is_not_used(site, tab_factory):
+    """#ffd400 is 1.43:1 against white: the widget keeps its own accent (partners.py refuses
+    such a colour at start-up; this is the widget's own guard)."""
+    from personalizer import render
+    from tests.test_embed import page_v2
+
+    tab = tab_factory(DESKTOP)
+    page = tab.page
+    body = render.to_html(page_v2(), brand="#ffd400").decode()
+
+    def light(route):
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        route.fulfill(
+            status=200,
+            headers={
+                "Content-Type": "text/html; charset=utf-8",
+                "Access-Control-Allow-Origin": site["origins"]["clinic"],
+            },
+            body=body,
+        )
+
+    page.route(site["service"] + "/v1/pages", light)
+    page.goto(site["origins"]["clinic"] + "/routine.html")
+    tab.wait_event("event.type === 'personalizer:rendered'")
+    assert (
+        page.evaluate("document.getElementById('widget').style.getPropertyValue('--pz-brand')")
+        == ""
+    )
+    background = shadow(
+        page,
+        "widget",
+        "(r) => getComputedStyle(r.querySelector('.pz-free .pz-cta-link')).backgroundColor",
+    )
+    assert background == "rgb(42, 93, 176)"
+    assert any("too light" in line for line in tab.console)

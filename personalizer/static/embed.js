@@ -451,8 +451,24 @@
     return PersonalizerError(response.status, message, errors, "http");
   }
 
+  /* Contrast of white text on a #rrggbb colour (WCAG 2 relative luminance). */
+  function contrastOnWhite(hex) {
+    var channels = [1, 3, 5].map(function (at) {
+      var c = parseInt(hex.slice(at, at + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    var luminance = 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2];
+    return 1.05 / (luminance + 0.05);
+  }
+
   function applyBrand(host, state, article) {
     var brand = article.getAttribute("data-brand");
+    if (brand && BRAND.test(brand) && contrastOnWhite(brand) < 4.5) {
+      if (window.console) {
+        console.warn("[personalizer] brand colour " + brand + " is too light for white text");
+      }
+      brand = null; // the default accent keeps links and the button readable
+    }
     if (brand && BRAND.test(brand)) {
       host.style.setProperty("--pz-brand", brand);
       state.brandSet = true;
