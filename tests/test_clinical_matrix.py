@@ -71,6 +71,7 @@ def test_the_matrix_is_large_enough():
 def test_archetype(client, catalog, name):
     arch = ARCHETYPES[name]
     page = build(client, arch.profile)
+    page["_budget"] = arch.profile.get("context", {}).get("minutes_per_day", 15) // 5 * 5
     problems = []
     routine_now = set(routine_ids(page))
     sections = ids(page, "section")
