@@ -153,9 +153,13 @@ def _routine(page: dict, titles: dict[str, str], exercise_ids: set[str]) -> dict
                 "linked": item["id"] in exercise_ids,
             }
         )
+    numbered, start = [], 1  # one numbering across the groups: the routine's order
+    for when, entries in groups.items():
+        numbered.append((when, entries, start))
+        start += len(entries)
     return {
         "minutes": routine.get("minutes"),
-        "groups": list(groups.items()),
+        "groups": numbered,
         "weekly": weekly,
         "count": len(items),
     }
