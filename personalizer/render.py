@@ -78,6 +78,32 @@ def _dose_text(dose: dict | None) -> str:
         return ""
 
 
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def _date(value) -> str:
+    """An ISO date in words ("1 December 2026"); anything else as it is."""
+    text = str(value or "")
+    try:
+        year, month, day = (int(part) for part in text[:10].split("-"))
+        return f"{day} {MONTHS[month - 1]} {year}"
+    except (ValueError, IndexError):
+        return text
+
+
 def _reasons(block: dict) -> list[str]:
     """The block's reasons in plain words, each once, first letter capitalised."""
     seen, out = set(), []
@@ -198,6 +224,7 @@ def layout(page: dict, titles: dict[str, str] | None = None) -> dict:
 
 
 _env.globals["reasons"] = _reasons
+_env.filters["date"] = _date
 
 
 def to_json(page: dict) -> bytes:

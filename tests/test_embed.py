@@ -463,7 +463,11 @@ def test_template_alone_orders_free_before_paid_and_marks_paid():
     assert html.index("get-assessed") < html.index("pz-routine") < html.index("warning-signs")
     assert "On Monday, Wednesday and Friday" in html
     assert "Ease off or stop if</strong> your legs tingle." in html
-    assert ">Sources<" in html and "https://nhs.example/" in html and "Reviewed 2026-01-01" in html
+    assert (
+        ">Sources<" in html
+        and "https://nhs.example/" in html
+        and 'Reviewed <time datetime="2026-01-01">1 January 2026</time>' in html
+    )
     assert 'class="pz-label-text">Get checked soon<' in html
     assert "Weight loss reported" in html and "red_flags" not in html
 
