@@ -15,6 +15,8 @@ aerobic work (walking or the exercise bike) built up toward 150 minutes a week.
   so a test can insist they never happen.
 
 The result is ordered warm-up, mobility, strength, conditioning, as a session is done.
+``left_out`` lists the exercises ``fill`` did not take and what pushed each out (for
+``?explain=1``).
 ``week`` lays the routine out over seven days: daily work every day, strength work on its own
 2-3 days, aerobic work on 5.
 
@@ -103,15 +105,29 @@ def rank(ranked: list[tuple[Item, float]]) -> list[tuple[Item, float]]:
 
 def fill(ranked: list[tuple[Item, float]], budget_min: int) -> list[Entry]:
     """Pick from ``ranked`` within ``budget_min`` daily minutes (see the module docstring)."""
+    return _choose(ranked, budget_min)[0]
+
+
+def left_out(ranked: list[tuple[Item, float]], budget_min: int) -> list[dict]:
+    """The exercises ``fill`` did not take, best first, each with what pushed it out:
+    ``[{"id", "score", "reason"}]``, for ``?explain=1``."""
+    return _choose(ranked, budget_min)[1]
+
+
+def _choose(ranked, budget_min):
     ordered = rank(ranked)
     chosen: list[Entry] = []
+    out: dict[str, str] = {}
     aerobic = aerobic_minutes(budget_min)
-    for item, _score in ordered:
-        if _timed(item):
-            dose = dose_for(item, aerobic)
-            if dose is not None:
-                chosen.append(Entry(item, dose))
-            break  # one aerobic activity: the best one, or none
+    timed = [item for item, _ in ordered if _timed(item)]
+    if timed:
+        dose = dose_for(timed[0], aerobic)
+        if dose is not None:
+            chosen.append(Entry(timed[0], dose))
+        else:
+            out[timed[0].id] = f"no aerobic work in a {budget_min}-minute routine"
+        for item in timed[1:]:
+            out[item.id] = f"one aerobic activity a day: {timed[0].id} scored higher"
     used = sum(e.daily_minutes for e in chosen)
     limit = MAX_EXERCISES_LONG if budget_min > LONG_BUDGET else MAX_EXERCISES
     others = [Entry(item, dose_for(item)) for item, _ in ordered if not _timed(item)]
@@ -119,21 +135,32 @@ def fill(ranked: list[tuple[Item, float]], budget_min: int) -> list[Entry]:
     goals_done: set[str] = set()
     for balance_goals in (True, False):
         for entry in others:
+            item_id = entry.item.id
+            if item_id in {e.item.id for e in picked}:
+                continue
             if len(picked) >= limit:
-                break
-            if (
-                entry.item.id in {e.item.id for e in picked}
-                or used + entry.daily_minutes > budget_min
-            ):
+                out[item_id] = f"the routine already holds {limit} exercises"
+                continue
+            if used + entry.daily_minutes > budget_min:
+                minutes = entry.daily_minutes
+                out[item_id] = f"{minutes} minute{'s' * (minutes != 1)}: more than the time left"
                 continue
             if balance_goals and entry.item.goal in goals_done:
+                out[item_id] = f"a better {entry.item.goal} exercise came first"
                 continue
             goals_done.add(entry.item.goal)
             picked.append(entry)
+            out.pop(item_id, None)
             used += entry.daily_minutes
     chosen += picked
     position = {item.id: n for n, (item, _) in enumerate(ordered)}
-    return sorted(chosen, key=lambda e: (PHASES.index(e.item.phase), position[e.item.id]))
+    chosen.sort(key=lambda e: (PHASES.index(e.item.phase), position[e.item.id]))
+    cut = [
+        {"id": item.id, "score": score, "reason": out[item.id]}
+        for item, score in ordered
+        if item.id in out
+    ]
+    return chosen, cut
 
 
 def cut_line_ties(ranked: list[tuple[Item, float]], chosen: list[Entry]) -> list[tuple]:

@@ -373,6 +373,24 @@ def test_week_plan(catalog):
         assert day["items"] == [e.item.id for e in entries if e.item.id in day["items"]]
 
 
+def test_left_out_says_what_pushed_each_exercise_out(catalog):
+    names = ["knee-to-chest", "pelvic-tilt", "bridge", "sit-to-stand", "abdominal-draw-in",
+             "knee-rolls", "balance-stand", "paced-walking", "stationary-bike"]  # fmt: skip
+    ranked = [(catalog[n], 10.0 - i) for i, n in enumerate(names)]
+    chosen = {e.item.id for e in routine.fill(ranked, 15)}
+    cut = {row["id"]: row["reason"] for row in routine.left_out(ranked, 15)}
+    assert chosen.isdisjoint(cut) and chosen | set(cut) == set(names)
+    assert "one aerobic activity" in cut["stationary-bike"]
+    assert cut["pelvic-tilt"] == "the routine already holds 4 exercises"
+    small = [(catalog[n], 3.0 - i) for i, n in enumerate(
+        ["knee-to-chest", "half-kneeling-hip-flexor-stretch", "four-point-reach"])]  # fmt: skip
+    tight = {row["id"]: row["reason"] for row in routine.left_out(small, 5)}
+    assert tight == {"four-point-reach": "4 minutes: more than the time left"}
+    assert any("already holds 4" in r for r in cut.values()), cut
+    five = {row["id"]: row["reason"] for row in routine.left_out(ranked, 5)}
+    assert "no aerobic work in a 5-minute routine" in five["paced-walking"]
+
+
 # -- ties -----------------------------------------------------------------------------------
 
 
