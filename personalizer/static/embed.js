@@ -645,6 +645,10 @@
       );
     }
     scrub(article);
+    // The warning signs are on every page: shown always, but not announced as news each time.
+    article.querySelectorAll(".pz-alert.pz-level-general[role=alert]").forEach(function (alert) {
+      alert.removeAttribute("role");
+    });
     shiftHeadings(article, headingLevel(host, options));
     if (options.openWhy) {
       article.querySelectorAll("details.pz-why").forEach(function (details) {
