@@ -31,15 +31,16 @@
 
   function alert(block) {
     var box = el("section", "alert level-" + block.level);
-    var label = el("p", "label", block.label);
-    box.append(label, el("h2", "", block.title), body(block.html));
     var actions = el("p", "actions");
     (block.actions || []).forEach(function (action) {
       var link = el("a", "button " + action.kind, action.label);
       link.href = action.href;
       actions.appendChild(link);
     });
-    box.append(actions);
+    box.append(el("p", "label", block.label), el("h2", "", block.title));
+    // Act-now alerts put their actions (a tel: link first) right under the heading.
+    var now = block.level === "emergency" || block.level === "urgent";
+    box.append(now ? actions : body(block.html), now ? body(block.html) : actions);
     return box;
   }
 
