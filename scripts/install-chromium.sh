@@ -16,6 +16,7 @@ install_axe() {
     fi
     if ! command -v npm >/dev/null 2>&1; then
         echo "install-chromium: npm not found; installing nodejs and npm with apt-get"
+        $SUDO apt-get update || true
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm || {
             echo "install-chromium: could not install npm (needed for axe-core)" >&2
             exit 1
