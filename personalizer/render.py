@@ -135,8 +135,8 @@ def _ease_off(text: str | None) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _alert(block: dict) -> dict:
-    level = block.get("level") or "general"
+def _alert(block: dict, missing_level: str = "general") -> dict:
+    level = block.get("level") or missing_level
     label = block.get("label") or DEFAULT_LABELS.get(level, "Important")
     title = block.get("title", "")
     show_label = not title.lower().startswith(label.lower())
@@ -195,10 +195,13 @@ def layout(page: dict, titles: dict[str, str] | None = None) -> dict:
     """The page's blocks in the order people read them, with what the template shows."""
     titles = titles or {}
     level_alerts, warnings, exercises, sections, free, paid = [], [], [], [], [], []
+    triage = (page.get("triage") or {}).get("level")
     for block in page.get("blocks") or []:
         kind = block.get("kind")
         if kind == "alert":
-            alert = _alert(block)
+            # A page without alert levels (contract v1): its first alert is the triage's.
+            first = triage in LEVEL_ALERTS and not level_alerts
+            alert = _alert(block, triage if first else "general")
             (level_alerts if alert["level"] in LEVEL_ALERTS else warnings).append(alert)
         elif kind == "exercise":
             exercises.append(

@@ -497,6 +497,9 @@ def test_template_tolerates_a_page_without_the_v2_fields():
         item.pop("text"), item.pop("title")
     html = render.to_html(page, {"bridge": "Bridge"}).decode()
     assert html.startswith("<article") and 'lang="en"' in html
+    # Without levels, the first alert is the triage's and keeps its place before the routine.
+    assert html.index("get-assessed") < html.index("pz-routine") < html.index("warning-signs")
+    assert 'class="pz-label-text">Get checked soon<' in html
     assert "8 times, on 3 days a week" in html  # worded by personalizer.dose, the one place
     assert not DOSE_JARGON.search(visible_text(html))
 
