@@ -22,7 +22,8 @@ def test_design_example_profile(client):
     response = post(client, EXAMPLE_PROFILE)
     assert response.status_code == 200
     page = response.get_json()
-    assert page["triage"] == {"level": "assess", "flags": ["unexplained_weight_loss"]}
+    assert page["triage"]["level"] == "assess"
+    assert page["triage"]["flags"] == ["unexplained_weight_loss"]
     first = page["blocks"][0]
     assert (first["kind"], first["id"], first["level"]) == ("alert", "get-assessed", "assess")
     assert "weight loss" in first["html"]
@@ -98,10 +99,10 @@ def test_missing_measurement_is_not_zero(client):
     """A missing pelvic tilt is 'not measured', so it cannot read as posterior tilt."""
     page = post(client, {"alignment": {"lumbar_lordosis_deg": 50}}).get_json()
     reasons = " ".join(w["reason"] for b in page["blocks"] for w in b["why"])
-    assert "posterior pelvic tilt" not in reasons
+    assert "pelvis tips backward" not in reasons
     zero = post(client, {"alignment": {"pelvic_tilt_deg": -5}}).get_json()
     zero_reasons = " ".join(w["reason"] for b in zero["blocks"] for w in b["why"])
-    assert "posterior pelvic tilt" in zero_reasons
+    assert "pelvis tips backward" in zero_reasons
 
 
 def test_html_fragment(client):
@@ -131,10 +132,19 @@ def test_html_and_json_are_cached_apart(client):
 
 
 def test_strength_work_is_dosed_on_some_days_of_the_week(client):
-    page = post(client, EXAMPLE_PROFILE).get_json()
-    bridge = next(b for b in page["blocks"] if b["id"] == "bridge")
-    assert bridge["dose"]["days_per_week"] == 3
-    entry = next(i for i in page["routine"]["items"] if i["id"] == "bridge")
-    assert entry["days_per_week"] == 3
-    html = post(client, EXAMPLE_PROFILE, headers={"Accept": "text/html"}).get_data(as_text=True)
+    body = {**EXAMPLE_PROFILE, "red_flags": [], "context": {"minutes_per_day": 30}}
+    body["symptoms"] = {**EXAMPLE_PROFILE["symptoms"], "numbness": False}
+    page = post(client, body).get_json()
+    catalog = client.application.extensions["personalizer"].engine.catalog
+    strength = [
+        b
+        for b in page["blocks"]
+        if b["kind"] == "exercise" and catalog[b["id"]].phase == "strength"
+    ]
+    assert strength, "a 30-minute routine holds strength work"
+    block = strength[0]
+    assert block["dose"]["days_per_week"] == 3
+    entry = next(i for i in page["routine"]["items"] if i["id"] == block["id"])
+    assert entry["days_per_week"] == 3 and "on 3 days a week" in entry["text"]
+    html = post(client, body, headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "3 days a week" in html
