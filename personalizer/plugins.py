@@ -28,6 +28,7 @@ DEFAULT_PLUGINS = (
     "plugins.education",
     "plugins.calls_to_action",
     "plugins.routine",
+    "plugins.progression",
 )
 
 

@@ -167,6 +167,7 @@ class FollowUpSchema(ma.Schema):
         0, 600, "Walking tolerance reported last time, minutes."
     )
     flare_up = StrictBoolean(metadata={"description": "A flare-up since last time."})
+    stage = _integer(0, 10, "The progression stage the last page returned in its follow_up.")
 
 
 class ProfileSchema(ma.Schema):
