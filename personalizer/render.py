@@ -13,6 +13,8 @@ page that does not carry the text yet.
 
 from __future__ import annotations
 
+import re
+
 import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -135,6 +137,26 @@ def _ease_off(text: str | None) -> str:
     return text[:1].lower() + text[1:]
 
 
+_FIRST_LIST = re.compile(r"\A\s*<ol>(.*?)</ol>\s*", re.S)
+
+
+def _exercise_body(block: dict) -> tuple[list[str] | None, str]:
+    """The steps to show as a list, and the rest of the exercise's HTML (its tips).
+
+    An exercise's ``html`` opens with its steps as a list, then tips. With ``steps`` given,
+    the list is drawn from them and only the tips are kept from the HTML; an HTML body of
+    another shape is shown whole instead, so nothing is lost or said twice.
+    """
+    html = block.get("html") or ""
+    steps = block.get("steps") or None
+    if not steps:
+        return None, html
+    match = _FIRST_LIST.match(html)
+    if html and not (match and match.group(1).count("<li") == len(steps)):
+        return None, html
+    return steps, html[match.end() :].strip() if match else ""
+
+
 def _alert(block: dict, missing_level: str = "general") -> dict:
     level = block.get("level") or missing_level
     label = block.get("label") or DEFAULT_LABELS.get(level, "Important")
@@ -204,11 +226,14 @@ def layout(page: dict, titles: dict[str, str] | None = None) -> dict:
             alert = _alert(block, triage if first else "general")
             (level_alerts if alert["level"] in LEVEL_ALERTS else warnings).append(alert)
         elif kind == "exercise":
+            steps, tips = _exercise_body(block)
             exercises.append(
                 {
                     **block,
                     "dose_text": _dose_text(block.get("dose")),
                     "ease_off_rest": _ease_off(block.get("ease_off")),
+                    "steps": steps,
+                    "tips": tips,
                 }
             )
         elif kind == "cta":
