@@ -522,3 +522,15 @@ def test_demo_has_a_skip_link_and_live_regions(client):
         attrs.get("id"): attrs.get("aria-live") for tag, attrs in page.tags if "aria-live" in attrs
     }
     assert live == {"demo-status": "polite", "demo-announce": "assertive"}
+
+
+def test_exercise_tips_are_kept_and_steps_said_once():
+    page = page_v2()
+    (exercise,) = [b for b in page["blocks"] if b["kind"] == "exercise"]
+    exercise["html"] = "<ol>\n<li>Lie down.</li>\n<li>Lift.</li>\n</ol>\n<p>Breathe out.</p>"
+    html = render.to_html(page).decode()
+    assert html.count("Lie down.") == 1 and "<p>Breathe out.</p>" in html
+    # A body of another shape is shown whole rather than cut.
+    exercise["html"] = "<p>Intro.</p><ol><li>Lie down.</li><li>Lift.</li></ol>"
+    html = render.to_html(page).decode()
+    assert "<p>Intro.</p>" in html and html.count("Lie down.") == 1

@@ -75,9 +75,13 @@
     box.append(el("p", "summary", block.summary), el("p", "dose", block.dose.text));
     var steps = el("ol", "steps");
     block.steps.forEach(function (step) { steps.appendChild(el("li", "", step)); });
+    // `html` opens with the same steps as a list, then tips: keep the tips.
+    var tips = body(block.html);
+    var list = tips.querySelector("ol");
+    if (list && list.children.length === block.steps.length) list.remove();
     var cautions = el("ul", "cautions");
     block.cautions.forEach(function (c) { cautions.appendChild(el("li", "", c)); });
-    box.append(steps, cautions, el("p", "ease-off", "Ease off or stop if " + block.ease_off));
+    box.append(steps, tips, cautions, el("p", "ease-off", block.ease_off));
     box.append(el("p", "progression", "When it feels easy: " + block.progression), why(block));
     return box;
   }
