@@ -170,12 +170,7 @@ class Plugins(MethodView):
     def get(self):
         """Every plugin: name, version, source, hooks, whether it is enabled, and for how
         many more seconds it is quarantined after repeated failures (this worker)"""
-        engine = service().engine
-        quarantined = engine.runner.quarantine.state()
-        return [
-            {**entry, "quarantined_s": quarantined.get(entry["name"])}
-            for entry in engine.host.listing()
-        ]
+        return service().plugins()
 
 
 @blp.route("/content")
@@ -183,11 +178,7 @@ class Content(MethodView):
     @blp.response(200, CatalogSchema())
     def get(self):
         """The content catalog and its version"""
-        catalog = service().engine.catalog
-        return {
-            "content_version": catalog.version,
-            "items": [item.summary_row() for item in catalog.items.values()],
-        }
+        return service().catalog_summary()
 
 
 @ops.route("/healthz")
@@ -203,5 +194,4 @@ class Ready(MethodView):
     @ops.response(200, HealthSchema())
     def get(self):
         """The state of each dependency; a degraded cache still serves (uncached)"""
-        cache = service().cache
-        return {"status": "ok", "checks": {"cache": cache.state(), "cache_backend": cache.name}}
+        return {"status": "ok", "checks": service().readiness()}

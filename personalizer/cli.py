@@ -171,7 +171,7 @@ def report_failures(built) -> None:
 
 def cmd_plugins(args) -> int:
     app = build_app(app_config(args))
-    listing = app.extensions["personalizer"].engine.host.listing()
+    listing = app.extensions["personalizer"].plugins()
     if args.json:
         _out(json.dumps(listing, indent=2))
     else:
@@ -206,7 +206,8 @@ def cmd_render(args) -> int:
         explained = service.explain(profile)
         _out(orjson.dumps(explained, option=orjson.OPT_INDENT_2).decode())
         return OK
-    served = service.serve(profile, "html" if args.html else "json")
+    fmt = "html" if args.html else "json"
+    served = service.personal(service.serve(profile, fmt), fmt, orjson.dumps(profile))
     report_failures(served.built)
     if args.pretty and not args.html:
         _out(orjson.dumps(orjson.loads(served.body), option=orjson.OPT_INDENT_2).decode())
@@ -324,11 +325,7 @@ def cmd_diff(args) -> int:
     base_cfg = app_config(args)
     baseline = build_app(base_cfg)
     if args.without:
-        enabled = {
-            p["name"]
-            for p in baseline.extensions["personalizer"].engine.host.listing()
-            if p["enabled"]
-        }
+        enabled = {p["name"] for p in baseline.extensions["personalizer"].plugins() if p["enabled"]}
         unknown = [name for name in args.without if name not in enabled]
         if unknown:
             raise CliError(

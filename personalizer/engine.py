@@ -180,7 +180,7 @@ class Engine:
             merged.pop(name, None)
         context = own.get("context", {})
         merged.update(
-            red_flags=sorted(set(own.get("red_flags", []))),
+            red_flags=sorted(set(own.get("red_flags", [])) | set(safety.derived_flags(own))),
             channel=context.get("channel", "web"),
             locale=context.get("locale", "en"),
             minutes=context.get("minutes_per_day", 15) // 5 * 5,
@@ -232,25 +232,28 @@ class Engine:
         )
 
         def ranked(kind):
-            picks = [
-                (catalog[i], s)
-                for i, s in scores.items()
-                if catalog[i].kind == kind and i not in vetoed and s > 0
-            ]
-            return sorted(picks, key=lambda p: (-p[1], -_preference(p[0]), p[0].id))
+            return routine.rank(
+                [
+                    (catalog[i], s)
+                    for i, s in scores.items()
+                    if catalog[i].kind == kind and i not in vetoed and s > 0
+                ]
+            )
 
         lang = own.get("locale", "en")
         level_alert = self._level_alert(level, triage_entries, policy, lang)
         warning_signs = self._warning_signs(policy, failsafe, lang)
-        chosen = routine.fill(ranked("exercise"), own.get("minutes", 15))
+        minutes = own.get("minutes", 15)
+        chosen = routine.fill(ranked("exercise"), minutes)
         exercises = []
         if rules.exercises:
             for entry in chosen:
                 block = self._block(entry.item, scores[entry.item.id], reasons, policy, lang)
                 exercises.append(self._exercise(block, entry))
+        check_in = own.get("channel") == "email" and "stage" in own
         sections = [
             self._block(item, score, reasons, policy, lang)
-            for item, score in ranked("section")[: self.max_sections]
+            for item, score in ranked("section")[: 1 if check_in else self.max_sections]
         ]
         ctas, held_back = [], []
         for item, score in ranked("cta"):
@@ -262,6 +265,8 @@ class Engine:
                 continue
             ctas.append(block)
         blocks = [level_alert] if level_alert else []
+        if check_in:  # the weekly check-in email: the routine, what changed, warning signs
+            ctas = []
         blocks += exercises + [warning_signs] + sections + ctas[: self.max_ctas]
 
         blocks, arrange_trace = self._arrange(blocks, own, level, calls, deadline)
@@ -269,7 +274,7 @@ class Engine:
         changes = held_back + changes
         shown = {b["id"] for b in blocks if b["kind"] == "exercise"}
         entries = [entry for entry in chosen if entry.item.id in shown]
-        title, text = self._summary(level, entries)
+        title, text = self._summary(level, entries, own)
         page = {
             "page_id": key[:24],
             "content_version": catalog.version,
@@ -284,11 +289,16 @@ class Engine:
             "routine": {
                 "minutes": sum(entry.daily_minutes for entry in entries),
                 "items": [self._routine_item(entry) for entry in entries],
+                **({"week": routine.week(entries)} if entries else {}),
             },
+            # Last, so the service can add what the client keeps for next time to each
+            # response without touching the cached page (pages.py).
+            "follow_up": {"stage": own.get("stage", 0)},
         }
         trace = dict(
             placement=_placement(page["blocks"], scores, vetoed, catalog),
-            cut=_cut(page["blocks"], scores, vetoed, catalog, self.max_sections),
+            cut=_cut(page["blocks"], scores, vetoed, catalog, self.max_sections)
+            + (routine.left_out(ranked("exercise"), minutes) if rules.exercises else []),
             triage_overridden=overridden,
             candidates=candidates_trace,
             vetoes=veto_trace,
@@ -540,10 +550,12 @@ class Engine:
         item.setdefault("text", dose_words.describe(entry.dose))
         return item
 
-    def _summary(self, level, entries) -> tuple[str, str]:
+    def _summary(self, level, entries, features) -> tuple[str, str]:
         if level in LEVEL_SUMMARY:
             return LEVEL_SUMMARY[level]
         title = "Your back and legs: a plan made for you"
+        if "stage" in features:
+            title = _progress_title(features, entries)
         if not entries:
             return title, (
                 "This page is for someone living with lumbar spinal stenosis. It is based on "
@@ -583,9 +595,20 @@ class Engine:
         return blocks, trace
 
 
-def _preference(item) -> int:
-    """The declared clinical preference that breaks ties (docs/content.md)."""
-    return item.meta.get("preference", item.meta.get("priority", 50))
+def _progress_title(features, entries) -> str:
+    """Where the person is, from the coarse follow-up features (never a raw value)."""
+    stage = features.get("stage", 0)
+    changed = sum(1 for entry in entries if getattr(entry, "changed", False))
+    if features.get("flare_up"):
+        return f"Step {stage}: a lighter week while your flare-up settles"
+    if features.get("legs_worse"):
+        return f"Step {stage}: we have kept your routine as it was, as your legs are worse"
+    if features.get("step") == "down":
+        return f"Step {stage}: we have made your routine a little easier"
+    if features.get("step") == "up" and changed:
+        exercises = "one exercise" if changed == 1 else f"{changed} exercises"
+        return f"Step {stage}: we have made {exercises} a little harder"
+    return f"Step {stage}: your routine stays as it is this week"
 
 
 def _placement(blocks, scores, vetoed, catalog) -> list[dict]:
@@ -620,8 +643,6 @@ def _cut(blocks, scores, vetoed, catalog, max_sections) -> list[dict]:
     shown = {b["id"] for b in blocks}
     limits = {
         "section": f"the page shows at most {max_sections} sections",
-        "exercise": "the routine's time budget or exercise count was full, or exercises are "
-        "not given on this page",
         "cta": "the page shows a few calls to action at most, or offers are not shown here",
     }
     return [
@@ -632,5 +653,8 @@ def _cut(blocks, scores, vetoed, catalog, max_sections) -> list[dict]:
             "why": limits.get(catalog[item_id].kind, "not shown"),
         }
         for item_id, score in sorted(scores.items(), key=lambda s: -s[1])
-        if item_id not in shown and item_id not in vetoed and score > 0
+        if item_id not in shown
+        and item_id not in vetoed
+        and score > 0
+        and catalog[item_id].kind != "exercise"
     ]

@@ -10,7 +10,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from personalizer import render
+from personalizer import follow_up, render
 from personalizer.cache import BYPASS, LocalCache
 from personalizer.engine import Built, Engine
 from personalizer.hookcalls import CallLog
@@ -46,9 +46,33 @@ class PageService:
         self.titles = {item.id: item.title for item in engine.catalog.items.values()}
         self._pictures = engine.catalog.pictures()
 
+    # -- what the HTTP layer and the CLI ask of the service (so they never reach inside) --
+
     def pictures(self) -> dict:
         """Exercise pictures by file name (served by media.py)."""
         return self._pictures
+
+    def plugins(self) -> list[dict]:
+        """Every plugin we tried to load, with its quarantine state in this worker."""
+        quarantined = self.engine.runner.quarantine.state()
+        return [
+            {**entry, "quarantined_s": quarantined.get(entry["name"])}
+            for entry in self.engine.host.listing()
+        ]
+
+    def catalog_summary(self) -> dict:
+        """The catalog's items, with this deployment's numbers and services in the titles."""
+        catalog, policy = self.engine.catalog, self.engine.policy
+        return {
+            "content_version": catalog.version,
+            "items": [
+                {**item.summary_row(), "title": policy.fill(item.title, html=False)}
+                for item in catalog
+            ],
+        }
+
+    def readiness(self) -> dict:
+        return {"cache": self.cache.state(), "cache_backend": self.cache.name}
 
     def render(self, page: dict, fmt: str, partner: Partner | None = None) -> bytes:
         if fmt == "html":
@@ -71,10 +95,18 @@ class PageService:
         if cache_key is not None:
             stored = self.cache.get(cache_key)
             if stored is not None and stored is not BYPASS:
-                return _hit(stored, cache_key)
+                return self.personal(_hit(stored, cache_key), fmt, raw)
         served = self.serve(load(), fmt, partner, cache_down=stored is BYPASS)
         if served.key is not None:
             self.seen.set(seen_key, served.key)
+        return self.personal(served, fmt, raw)
+
+    @staticmethod
+    def personal(served: Served, fmt: str, raw: bytes) -> Served:
+        """Add what the client keeps for next time (follow_up.py), after the cache."""
+        if fmt != "json":
+            return served
+        served.body, served.etag = follow_up.personalize(served.body, served.etag, raw)
         return served
 
     def serve(

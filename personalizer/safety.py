@@ -83,6 +83,20 @@ def contract_level(flag: str, cancer_deficit: bool = False) -> str | None:
     return CONTRACT_LEVELS.get(flag)
 
 
+# A drop in walking tolerance of a third or more since last time is a walking decline
+# (DESIGN section 4b), whatever the person ticked.
+WALKING_DECLINE_DROP = 1 / 3
+
+
+def derived_flags(profile: dict) -> list[str]:
+    """Red flags the engine reads from the profile beyond those the person ticked."""
+    before = profile.get("follow_up", {}).get("previous_walking_tolerance_min")
+    now = profile.get("symptoms", {}).get("walking_tolerance_min")
+    if before and now is not None and before - now >= before * WALKING_DECLINE_DROP:
+        return ["walking_decline"]
+    return []
+
+
 def engine_avoids(profile: dict) -> list[str]:
     """The kinds of work (vocabulary.INVOLVES) the engine itself vetoes for this person."""
     s = profile.get("symptoms", {})

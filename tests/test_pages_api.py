@@ -45,7 +45,8 @@ def test_response_headers(client):
     response = post(client, EXAMPLE_PROFILE)
     assert response.headers["X-Cache"] == "miss"
     assert "Accept" in response.vary
-    assert re.fullmatch(r'"[0-9a-f]{24}"', response.headers["ETag"])
+    # the page's tag, then a tag of this request's follow-up object (added after the cache)
+    assert re.fullmatch(r'"[0-9a-f]{24}-[0-9a-f]{12}"', response.headers["ETag"])
     assert response.headers["Cache-Control"] == "no-store"
     again = post(client, EXAMPLE_PROFILE)
     assert again.headers["X-Cache"] == "hit"
@@ -67,8 +68,18 @@ def test_same_buckets_give_byte_identical_bodies(client):
     other["context"]["minutes_per_day"] = 17
     first, second = post(client, EXAMPLE_PROFILE), post(client, other)
     assert first.status_code == second.status_code == 200
-    assert first.data == second.data
     assert second.headers["X-Cache"] == "hit"
+    # the same cached page; only what each client keeps for next time is its own
+    page, other_page = first.get_json(), second.get_json()
+    assert page.pop("follow_up") == {
+        "weeks_on_routine": 1,
+        "stage": 0,
+        "previous_walking_tolerance_min": 10,
+    }
+    assert other_page.pop("follow_up")["previous_walking_tolerance_min"] == 12
+    assert page == other_page
+    cut = first.data.rfind(b',"follow_up":')
+    assert first.data[:cut] == second.data[:cut]
 
 
 def test_different_buckets_give_different_pages(client):
