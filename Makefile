@@ -5,7 +5,7 @@ BIND ?= 127.0.0.1:8000
 
 .PHONY: install run test lint format bench bench-smoke soak clean
 
-$(VENV)/.installed: pyproject.toml examples/hello-plugin/pyproject.toml scripts/install-chromium.sh
+$(VENV)/.installed: pyproject.toml examples/hello-plugin/pyproject.toml scripts/install-chromium.sh tests/browser/package-lock.json
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -54,4 +54,4 @@ soak: install
 	$(PY) bench/soak.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info tests/browser/node_modules
