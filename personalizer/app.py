@@ -35,7 +35,8 @@ class ServiceApi(Api):
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)  # embed.py serves the widget's files
-    app.config.from_mapping(config.DEFAULTS)
+    # One typed reading of every setting (config.py), shared with the CLI.
+    app.config.update(config.load(os.environ, test_config))
     app.config.update(
         API_TITLE="personalizer",
         API_VERSION=__version__,
@@ -45,12 +46,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL=None,  # /docs is served offline by personalizer.docs_ui
     )
-    if os.environ.get("REDIS_URL"):
-        app.config["REDIS_URL"] = os.environ["REDIS_URL"]
-    app.config.from_prefixed_env("PERSONALIZER")
-    if test_config:
-        app.config.update(test_config)
-    config.check(app.config)
 
     api = ServiceApi(app)
     app.register_error_handler(Exception, _unexpected(api))
