@@ -273,16 +273,43 @@ class Item:
         return replace(self, meta=freeze(self.meta), sources=freeze(self.sources), picture=picture)
 
 
+def _index(items, field_name: str, many: bool) -> MappingProxyType:
+    """Value of ``meta[field_name]`` -> the items with that value, in catalog order. A list
+    field (``many``) files an item under each of its words, once."""
+    found: dict[str, list[Item]] = {}
+    for item in items:
+        value = item.meta.get(field_name)
+        if value is None:
+            continue
+        for word in dict.fromkeys(value) if many else (value,):
+            found.setdefault(word, []).append(item)
+    return MappingProxyType({word: tuple(group) for word, group in found.items()})
+
+
 class Catalog:
-    """Every content item by id and by kind, and the version of the whole."""
+    """Every content item by id and by kind, and the version of the whole.
+
+    Indexes built once, when the catalog is made, so plugins find what concerns a person
+    without scanning every item: by kind, tag, goal, topic, the deviations an item
+    addresses, its contraindications and what it involves. Each lookup answers a tuple in
+    catalog order (the order ``of_kind`` gives), empty for a word no item has.
+    """
 
     def __init__(self, items: list[Item], version: str, stale: list[str] | None = None):
         self.items = MappingProxyType({item.id: item for item in items})
         self.version = version
         self.stale = tuple(stale or ())
+        items = list(self.items.values())
         self.by_kind = MappingProxyType(
             {kind: tuple(i for i in items if i.kind == kind) for kind in KINDS}
         )
+        self.by_tag = _index(items, "tags", many=True)
+        self.by_goal = _index(items, "goal", many=False)
+        self.by_topic = _index(items, "topic", many=False)
+        self.by_address = _index(items, "addresses", many=True)
+        self.by_contraindication = _index(items, "contraindications", many=True)
+        self.by_involves = _index(items, "involves", many=True)
+        self._positions = MappingProxyType({item.id: n for n, item in enumerate(items)})
 
     def __contains__(self, item_id):
         return item_id in self.items
@@ -298,6 +325,33 @@ class Catalog:
 
     def of_kind(self, kind: str) -> tuple[Item, ...]:
         return self.by_kind.get(kind, ())
+
+    def tagged(self, tag: str) -> tuple[Item, ...]:
+        return self.by_tag.get(tag, ())
+
+    def with_goal(self, goal: str) -> tuple[Item, ...]:
+        """Exercises with this goal."""
+        return self.by_goal.get(goal, ())
+
+    def on_topic(self, topic: str) -> tuple[Item, ...]:
+        """Sections on this topic."""
+        return self.by_topic.get(topic, ())
+
+    def addressing(self, word: str) -> tuple[Item, ...]:
+        """Items (of any kind) that list ``word`` in their ``addresses``."""
+        return self.by_address.get(word, ())
+
+    def contraindicated_by(self, word: str) -> tuple[Item, ...]:
+        """Exercises that list ``word`` in their ``contraindications``."""
+        return self.by_contraindication.get(word, ())
+
+    def involving(self, word: str) -> tuple[Item, ...]:
+        """Exercises that list ``word`` in what they ``involve``."""
+        return self.by_involves.get(word, ())
+
+    def position(self, item_id: str) -> int:
+        """The item's place in catalog order (to merge index lookups back into that order)."""
+        return self._positions[item_id]
 
     def copy(self) -> Catalog:
         """A separate catalog of copied items, for plugins (see Item.copy)."""

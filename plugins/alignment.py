@@ -98,24 +98,23 @@ def personalizer_candidates(features, catalog):
     found = deviations(features)
     if not found:
         return []
-    exercises = catalog.of_kind("exercise")
+    # Only the exercises that address one of this person's deviations (catalog indexes),
+    # in catalog order.
+    by_word = {
+        word: [i for i in catalog.addressing(word) if i.kind == "exercise"] for word, _, _ in found
+    }
     specific: dict[str, int] = {}  # item id -> the strength of the deviation it is made for
     for word, strength, _ in found:
-        breadth = {
-            i.id: len(set(i.addresses) - {"general", "always"})
-            for i in exercises
-            if word in i.addresses
-        }
+        breadth = {i.id: len(set(i.addresses) - {"general", "always"}) for i in by_word[word]}
         if breadth:
             narrowest = min(breadth.values())
             for item_id, n in breadth.items():
                 if n == narrowest:
                     specific[item_id] = max(specific.get(item_id, 0), strength)
+    concerned = {i.id: i for items in by_word.values() for i in items}
     picks = []
-    for item in exercises:
+    for item in sorted(concerned.values(), key=lambda i: catalog.position(i.id)):
         met = [(strength, reason) for word, strength, reason in found if word in item.addresses]
-        if not met:
-            continue
         met.sort(reverse=True)
         score = met[0][0] + 0.25 * (len(met) - 1) + specific.get(item.id, 0)
         picks.append({"id": item.id, "score": score, "reason": met[0][1]})

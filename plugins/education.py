@@ -220,9 +220,10 @@ def personalizer_candidates(features, catalog):
     for topic, score, reason in _rules(features):
         if topic not in best or score > best[topic][0]:
             best[topic] = (score, reason)
+    # The sections on this person's topics (catalog index), in catalog order.
+    sections = {i.id: i for topic in best for i in catalog.on_topic(topic) if i.kind == "section"}
     picks = []
-    for item in catalog.of_kind("section"):
-        if item.topic in best:
-            score, reason = best[item.topic]
-            picks.append({"id": item.id, "score": score + item.priority / 1000, "reason": reason})
+    for item in sorted(sections.values(), key=lambda i: catalog.position(i.id)):
+        score, reason = best[item.topic]
+        picks.append({"id": item.id, "score": score + item.priority / 1000, "reason": reason})
     return picks

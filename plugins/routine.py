@@ -74,8 +74,18 @@ def personalizer_candidates(features, catalog):
     if f.get("pattern") == "less_typical" or f.get("flexion_provoked"):
         base["flexion"] = (0.5, "a gentle stretch for your lower back")
     walk, bike, walk_reason, bike_reason = _aerobic(f)
+    # The exercises of a goal with a base score, aerobic work, and back-arching moves
+    # (catalog indexes), in catalog order.
+    concerned = {
+        i.id: i
+        for i in (
+            *(i for goal in (*base, "conditioning") for i in catalog.with_goal(goal)),
+            *catalog.involving("extension"),
+        )
+        if i.kind == "exercise"
+    }
     picks = []
-    for item in catalog.of_kind("exercise"):
+    for item in sorted(concerned.values(), key=lambda i: catalog.position(i.id)):
         if item.goal == "conditioning":
             on_foot = "walking" in item.meta.get("involves", [])
             score, reason = (walk, walk_reason) if on_foot else (bike, bike_reason)

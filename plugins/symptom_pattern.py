@@ -155,8 +155,17 @@ def involvement_vetoes(features):
 def personalizer_exclusions(features, catalog):
     active = active_contraindications(features)
     by_involvement = involvement_vetoes(features)
+    # Only the exercises carrying one of the active words (catalog indexes), in catalog order.
+    concerned = {
+        i.id: i
+        for i in (
+            *(i for word in active for i in catalog.contraindicated_by(word)),
+            *(i for word in by_involvement for i in catalog.involving(word)),
+        )
+        if i.kind == "exercise"
+    }
     vetoes = []
-    for item in catalog.of_kind("exercise"):
+    for item in sorted(concerned.values(), key=lambda i: catalog.position(i.id)):
         reasons = [active[w] for w in item.contraindications if w in active]
         reasons += [by_involvement[w] for w in item.meta.get("involves", []) if w in by_involvement]
         if reasons:
@@ -233,9 +242,10 @@ def _wanted(f):
 def personalizer_candidates(features, catalog):
     picks: dict[str, dict] = {}
     for target, score, reason in _wanted(features):
-        for item in catalog.of_kind("exercise"):
-            if target not in (item.id, item.goal):
-                continue
+        # The exercise of that id and those of that goal (catalog indexes), in catalog order.
+        named = [catalog[target]] if target in catalog else []
+        matched = {i.id: i for i in (*named, *catalog.with_goal(target)) if i.kind == "exercise"}
+        for item in sorted(matched.values(), key=lambda i: catalog.position(i.id)):
             pick = picks.setdefault(item.id, {"id": item.id, "score": 0, "reason": reason})
             pick["score"] += score
     return list(picks.values())
