@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIND ?= 127.0.0.1:8000
 
-.PHONY: install run test lint format bench bench-smoke soak clean
+.PHONY: install run test lint format bench bench-smoke soak wheel-smoke clean
 
 $(VENV)/.installed: pyproject.toml examples/hello-plugin/pyproject.toml scripts/install-chromium.sh tests/browser/package-lock.json
 	python3 -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-smoke: install
 
 soak: install
 	$(PY) bench/soak.py
+
+# A wheel built from the repository serves a page from a fresh virtualenv elsewhere.
+wheel-smoke: install
+	PYTHON=$(PY) sh scripts/wheel_smoke.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info tests/browser/node_modules

@@ -1,7 +1,5 @@
-"""gunicorn entry point: ``gunicorn wsgi:app``."""
+"""gunicorn entry point from a checkout: ``gunicorn wsgi:app`` (installed: personalizer.wsgi)."""
 
-from personalizer import create_app
-from personalizer.observability import configure_logging
+from personalizer.wsgi import app
 
-configure_logging()
-app = create_app()
+__all__ = ["app"]

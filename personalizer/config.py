@@ -17,6 +17,7 @@ start-up with a message naming the variable.
 from __future__ import annotations
 
 import json
+import importlib.util
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -25,7 +26,19 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def bundled_content() -> str:
+    """The built-in content: installed as the package ``personalizer_content`` (a wheel, or
+    an editable install mapping it to content/), else content/ beside the package."""
+    spec = importlib.util.find_spec("personalizer_content")
+    if spec is not None and spec.submodule_search_locations:
+        return str(next(iter(spec.submodule_search_locations)))
+    return str(ROOT / "content")
+
+
 DEV_SECRET = "dev-only-cache-key-secret"
+DEV_EVENTS_SECRET = "dev-only-events-key-secret"
 PREFIX = "PERSONALIZER_"
 
 
@@ -170,7 +183,7 @@ class Setting:
 
 
 SETTINGS = (
-    Setting("CONTENT_DIRS", [str(ROOT / "content")], names),
+    Setting("CONTENT_DIRS", [bundled_content()], names),
     Setting("ALLOW_STALE_CONTENT", False, boolean),
     Setting("REDIS_URL", None, redis_url, text=True, env="REDIS_URL"),
     Setting("REDIS_TIMEOUT_S", 0.25, number(0.001, 60)),
@@ -211,6 +224,17 @@ SETTINGS = (
     Setting("OPS_TOKEN", None, optional(text(16, 500)), text=True),
     # Reverse proxies in front that set X-Forwarded-For/-Proto (nginx of deploy/: 1).
     Setting("PROXY_HOPS", 0, integer(0, 5)),
+    # Experiments (personalizer/experiments.py): a GrowthBook SDK payload from a file, or from
+    # a GrowthBook API host (with the file as fallback when the host cannot be reached).
+    Setting("EXPERIMENTS_FILE", None, optional(text(1, 4096)), text=True),
+    Setting("EXPERIMENTS_API_HOST", None, optional(base_url), text=True),
+    Setting("EXPERIMENTS_CLIENT_KEY", None, optional(text(1, 200)), text=True),
+    Setting("EXPERIMENTS_API_TIMEOUT_S", 2.0, number(0.05, 30)),
+    # Outcome events (personalizer/events.py): visitor ids are kept only as an HMAC with this
+    # secret; each Redis stream keeps at most EVENTS_MAXLEN entries for EVENTS_RETENTION_DAYS.
+    Setting("EVENTS_KEY_SECRET", DEV_EVENTS_SECRET, text(16, 1000), text=True),
+    Setting("EVENTS_MAXLEN", 1_000_000, integer(1000, 10**8)),
+    Setting("EVENTS_RETENTION_DAYS", 90, integer(1, 3650)),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 DEFAULTS = {s.key: s.default for s in SETTINGS}
@@ -249,6 +273,10 @@ def _relations(values: Mapping, problems: list[str]) -> None:
     if values["REQUEST_DEADLINE_MS"] < values["PLUGIN_BUDGET_MS"]:
         problems.append(
             "PERSONALIZER_REQUEST_DEADLINE_MS must be at least PERSONALIZER_PLUGIN_BUDGET_MS"
+        )
+    if values.get("EXPERIMENTS_API_HOST") and not values.get("EXPERIMENTS_CLIENT_KEY"):
+        problems.append(
+            "PERSONALIZER_EXPERIMENTS_API_HOST needs PERSONALIZER_EXPERIMENTS_CLIENT_KEY"
         )
     if values["BENCH_ENDPOINTS"] and not values["REDIS_URL"]:
         problems.append("BENCH_ENDPOINTS needs REDIS_URL (the floor endpoint reads Redis)")

@@ -22,13 +22,13 @@ log = logging.getLogger(__name__)
 GROUP = "personalizer"
 
 DEFAULT_PLUGINS = (
-    "plugins.red_flags",
-    "plugins.symptom_pattern",
-    "plugins.alignment",
-    "plugins.education",
-    "plugins.calls_to_action",
-    "plugins.routine",
-    "plugins.progression",
+    "personalizer_plugins.red_flags",
+    "personalizer_plugins.symptom_pattern",
+    "personalizer_plugins.alignment",
+    "personalizer_plugins.education",
+    "personalizer_plugins.calls_to_action",
+    "personalizer_plugins.routine",
+    "personalizer_plugins.progression",
 )
 
 

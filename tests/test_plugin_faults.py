@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from personalizer import create_app, hookimpl
-from plugins import red_flags
+from personalizer_plugins import red_flags
 from tests.conftest import BUILTINS, base_config
 from tests.plugins import (
     alerts_last,
