@@ -16,8 +16,8 @@ start-up with a message naming the variable.
 
 from __future__ import annotations
 
-import json
 import importlib.util
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
