@@ -20,16 +20,27 @@ The result is ordered warm-up, mobility, strength, conditioning, as a session is
 ``week`` lays the routine out over seven days: daily work every day, strength work on its own
 2-3 days, aerobic work on 5.
 
-Minutes of a counted exercise come from its dose (content.Item.minutes); the routine's
-minutes are the sum over its exercises of minutes x times per day: a day when everything in
-it is done.
+Minutes of a counted exercise come from its dose (the formula of content.Item.minutes); the
+routine's minutes are the sum over its exercises of minutes x times per day: a day when
+everything in it is done.
+
+Progression (``stage``, from the progression plugin; docs/content.md, "Progression"): the
+exercises are chosen as at stage 0, so a person keeps the routine they know; then each stage
+is one round in which every exercise may take one step up its ladder (a few more
+repetitions, a longer hold, one more set, then the harder version its ``progression`` text
+names) and the aerobic activity about a tenth more minutes, cheapest steps first, as long as
+the day's minutes last. A step whose usual week has not come is never taken early, so when
+the minutes are full an exercise waits for its harder version rather than jumping to it.
+A flare-up (``flare_up``) keeps the same exercises and drops every dose one step below the
+stage (below the starting dose at stage 0), never a harder version.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
-from personalizer.content import Item
+from personalizer.content import REST_BETWEEN_SETS_S, SECONDS_PER_REP, Item
 from personalizer.dose import describe
 from personalizer.vocabulary import PHASES
 
@@ -41,16 +52,67 @@ MAX_EXERCISES = 4
 MAX_EXERCISES_LONG = 6
 LONG_BUDGET = 30
 
+# Progression (fact sheet section 3: 8-12 repetitions, progress weekly; stretch holds of
+# 30-60 seconds, 2-4 times; 150 minutes a week of aerobic work, built up gradually).
+MAX_STAGE = 6
+REPS_STEP = 2
+FLARE_AEROBIC_SHARE = 0.8  # a flare-up at stage 0: a fifth fewer minutes of walking or cycling
+# Per exercise: the most repetitions, the longest hold (seconds) and the most sets its ladder
+# climbs to, and whether its progression text names a harder version (False: the text asks
+# only for longer holds or more of the same, which the ladder already gives). An exercise
+# not listed here (a plugin's) gets DEFAULT_LADDER, with its own starting numbers as floors.
+DEFAULT_LADDER = {"reps": 12, "hold_s": 5, "sets": 2, "variant": True}
+LADDERS = {
+    # flexion and mobility: a few more, then the harder version; no extra sets of warm-ups
+    "knee-to-chest": {"reps": 12, "hold_s": 2, "sets": 1, "variant": True},
+    "pelvic-tilt": {"reps": 12, "hold_s": 5, "sets": 1, "variant": True},
+    "seated-forward-bend": {"reps": 10, "hold_s": 4, "sets": 2, "variant": True},
+    "double-knees-to-chest": {"reps": 12, "hold_s": 5, "sets": 1, "variant": False},
+    "bottom-to-heels": {"reps": 10, "hold_s": 10, "sets": 1, "variant": False},
+    "knee-rolls": {"reps": 12, "hold_s": 3, "sets": 1, "variant": True},
+    "chin-tuck-chest-lift": {"reps": 12, "hold_s": 5, "sets": 1, "variant": False},
+    "prone-press-up": {"reps": 10, "hold_s": 5, "sets": 1, "variant": False},
+    # stretches: the hold toward 60 seconds, then (half-kneeling) a third stretch a side
+    "lying-hip-flexor-stretch": {"reps": 1, "hold_s": 60, "sets": 2, "variant": False},
+    "half-kneeling-hip-flexor-stretch": {"reps": 1, "hold_s": 60, "sets": 3, "variant": False},
+    # strength: 8-12 repetitions, then sets, then the harder version
+    "abdominal-draw-in": {"reps": 12, "hold_s": 10, "sets": 2, "variant": True},
+    "bridge": {"reps": 12, "hold_s": 0, "sets": 3, "variant": True},
+    "four-point-reach": {"reps": 12, "hold_s": 2, "sets": 3, "variant": True},
+    "side-leg-raise": {"reps": 10, "hold_s": 5, "sets": 2, "variant": True},
+    "sit-to-stand": {"reps": 10, "hold_s": 0, "sets": 2, "variant": True},
+    "balance-stand": {"reps": 2, "hold_s": 20, "sets": 1, "variant": True},
+    # the rest stop is relief, not training: it does not grow
+    "standing-lean": {"reps": 10, "hold_s": 3, "sets": 1, "variant": False},
+}
+
+
+def dose_minutes(dose: dict) -> int:
+    """Minutes one session of this dose takes (the formula of content.Item.minutes)."""
+    if "minutes" in dose:
+        return dose["minutes"]
+    sides = 2 if dose.get("each_side") else 1
+    seconds = dose["sets"] * dose["reps"] * (dose.get("hold_s", 0) + SECONDS_PER_REP) * sides
+    seconds += (dose["sets"] - 1) * REST_BETWEEN_SETS_S
+    return max(1, math.ceil(seconds / 60))
+
 
 @dataclass(frozen=True)
 class Entry:
+    """One exercise of the routine with its dose for this stage. ``changed``: the dose is a
+    step up from the stage below (the page says it was made a little harder); ``variant``:
+    the exercise is done in the harder version its ``progression`` text names; ``eased``:
+    a flare-up took the dose below this stage's."""
+
     item: Item
     dose: dict
+    changed: bool = False
+    variant: bool = False
+    eased: bool = False
 
     @property
     def daily_minutes(self) -> int:
-        minutes = self.dose.get("minutes", self.item.minutes)
-        return minutes * self.dose.get("per_day", 1)
+        return dose_minutes(self.dose) * self.dose.get("per_day", 1)
 
     @property
     def aerobic(self) -> bool:
@@ -66,6 +128,8 @@ class Entry:
         row["days_per_week"] = dose.get("days_per_week", 7)
         row["each_side"] = bool(dose.get("each_side", False))
         row["text"] = describe(dose)
+        if self.variant:
+            row["variant"] = True
         return row
 
 
@@ -103,15 +167,171 @@ def rank(ranked: list[tuple[Item, float]]) -> list[tuple[Item, float]]:
     return sorted(ranked, key=lambda p: (-p[1], -p[0].meta.get("preference", 50), p[0].id))
 
 
-def fill(ranked: list[tuple[Item, float]], budget_min: int) -> list[Entry]:
-    """Pick from ``ranked`` within ``budget_min`` daily minutes (see the module docstring)."""
-    return _choose(ranked, budget_min)[0]
+def fill(
+    ranked: list[tuple[Item, float]],
+    budget_min: int,
+    stage: int = 0,
+    flare_up: bool = False,
+    hold_walking: bool = False,
+) -> list[Entry]:
+    """Pick from ``ranked`` within ``budget_min`` daily minutes, with doses progressed for
+    ``stage`` (0..6) and eased for a flare-up (see the module docstring). ``hold_walking``
+    keeps walking at its starting minutes (a circulation clue: fact sheet section 2, "hold
+    walking progression")."""
+    chosen = _choose(ranked, budget_min)[0]
+    return progress(chosen, budget_min, stage, flare_up, hold_walking)
 
 
-def left_out(ranked: list[tuple[Item, float]], budget_min: int) -> list[dict]:
+def left_out(ranked: list[tuple[Item, float]], budget_min: int, *_, **__) -> list[dict]:
     """The exercises ``fill`` did not take, best first, each with what pushed it out:
-    ``[{"id", "score", "reason"}]``, for ``?explain=1``."""
+    ``[{"id", "score", "reason"}]``, for ``?explain=1``. The choice does not depend on the
+    stage or a flare-up, so neither changes this list."""
     return _choose(ranked, budget_min)[1]
+
+
+# -- progression ---------------------------------------------------------------------------
+
+
+def ladder(item: Item, dose: dict) -> list[tuple[str, object]]:
+    """The steps up from ``dose``, in order: (field, new value), ``("variant", True)`` for
+    the harder version. Step n (from 0) is first allowed at stage n + 1."""
+    if "minutes" in dose:
+        return []
+    caps = LADDERS.get(item.id, DEFAULT_LADDER)
+    steps: list[tuple[str, object]] = []
+    reps = dose["reps"]
+    while reps >= 5 and reps < caps["reps"]:
+        reps = min(caps["reps"], reps + REPS_STEP)
+        steps.append(("reps", reps))
+    hold = dose.get("hold_s", 0)
+    while 0 < hold < caps["hold_s"]:
+        hold = min(caps["hold_s"], hold + _hold_step(hold))
+        steps.append(("hold_s", hold))
+    sets = dose["sets"]
+    while sets < caps["sets"]:
+        sets += 1
+        steps.append(("sets", sets))
+    if caps["variant"]:
+        steps.append(("variant", True))
+    return steps
+
+
+def _hold_step(hold: int) -> int:
+    """Seconds added to a hold in one step: 2 to a short hold, 5 to a balance hold, 15 to a
+    stretch (30 -> 45 -> 60)."""
+    if hold < 10:
+        return 2
+    if hold < 20:
+        return 5
+    return 15
+
+
+def aerobic_ladder(dose: dict) -> list[tuple[str, object]]:
+    """Minutes up by about a tenth of the starting minutes a step (at least one), to at most
+    AEROBIC_MAX_PER_DAY (x 5 days: the 150 minutes a week of the guidance)."""
+    start = dose["minutes"]
+    step = max(1, round(start / 10))
+    steps = []
+    minutes = start
+    while minutes < AEROBIC_MAX_PER_DAY and len(steps) < MAX_STAGE:
+        minutes = min(AEROBIC_MAX_PER_DAY, minutes + step)
+        steps.append(("minutes", minutes))
+    return steps
+
+
+def eased(item: Item, dose: dict) -> dict:
+    """A flare-up at stage 0: one notch below the starting dose (a set fewer, else two
+    repetitions fewer but not below 4; walking or cycling a fifth shorter, at least
+    MIN_TIMED_MINUTES; the rest stop stays as it is)."""
+    dose = dict(dose)
+    if item.meta.get("goal") == "relief":
+        return dose  # the rest stop is what eases the legs: keep it
+    if "minutes" in dose:
+        dose["minutes"] = max(MIN_TIMED_MINUTES, int(dose["minutes"] * FLARE_AEROBIC_SHARE))
+    elif dose["sets"] > 1:
+        dose["sets"] -= 1
+    elif dose["reps"] >= 6:
+        dose["reps"] -= REPS_STEP
+    return dose
+
+
+def _walking(item: Item) -> bool:
+    return "walking" in item.meta.get("involves", ())
+
+
+def _rounds(entries: list[Entry], budget_min: int, stage: int, hold_walking: bool):
+    """Run ``stage`` rounds of progression; returns (doses, variant flags, stepped in the
+    last round) per entry, by position."""
+    doses = [dict(e.dose) for e in entries]
+    variant = [False] * len(entries)
+    steps = []
+    for entry in entries:
+        if entry.aerobic:
+            held = hold_walking and _walking(entry.item)
+            steps.append([] if held else aerobic_ladder(entry.dose))
+        else:
+            steps.append(ladder(entry.item, entry.dose))
+    pointer = [0] * len(entries)
+    stepped = [False] * len(entries)
+    for week in range(1, stage + 1):
+        stepped = [False] * len(entries)
+        used = sum(dose_minutes(d) * d.get("per_day", 1) for d in doses)
+        # Cheapest steps first, so the most exercises grow within the minutes.
+        offers = []
+        for n in range(len(entries)):
+            for j in range(pointer[n], min(len(steps[n]), week)):
+                field, value = steps[n][j]
+                trial = dict(doses[n])
+                if field != "variant":
+                    trial[field] = value
+                cost = (dose_minutes(trial) - dose_minutes(doses[n])) * trial.get("per_day", 1)
+                if used + cost <= budget_min:
+                    offers.append((cost, n, j, trial))
+                    break
+        for cost, n, j, trial in sorted(offers, key=lambda o: (o[0], o[1])):
+            if used + cost > budget_min:
+                continue
+            field = steps[n][j][0]
+            doses[n] = trial
+            if field == "variant":
+                variant[n] = True
+            pointer[n] = j + 1
+            stepped[n] = True
+            used += cost
+    return doses, variant, stepped
+
+
+def progress(
+    entries: list[Entry],
+    budget_min: int,
+    stage: int = 0,
+    flare_up: bool = False,
+    hold_walking: bool = False,
+) -> list[Entry]:
+    """The same exercises with doses for ``stage`` (see the module docstring); never over
+    ``budget_min`` unless the starting doses were."""
+    stage = max(0, min(MAX_STAGE, int(stage)))
+    if not flare_up:
+        if stage == 0:
+            return list(entries)
+        doses, variant, stepped = _rounds(entries, budget_min, stage, hold_walking)
+        return [
+            replace(e, dose=doses[n], variant=variant[n], changed=stepped[n])
+            for n, e in enumerate(entries)
+        ]
+    usual, harder, _ = _rounds(entries, budget_min, stage, hold_walking)
+    lower = usual
+    if stage > 0:
+        lower, _, _ = _rounds(entries, budget_min, stage - 1, hold_walking)
+    out = []
+    for n, entry in enumerate(entries):
+        dose = lower[n]
+        if dose == usual[n] and not harder[n]:
+            # Nothing to take back (stage 0, or the minutes held this one at its start):
+            # one notch below it.
+            dose = eased(entry.item, dose)
+        out.append(replace(entry, dose=dose, eased=dose != usual[n] or harder[n]))
+    return out
 
 
 def _choose(ranked, budget_min):
