@@ -9,7 +9,15 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from personalizer import __version__, access, config, docs_ui, media, observability
+from personalizer import (
+    __version__,
+    access,
+    config,
+    docs_ui,
+    experiments_api,
+    media,
+    observability,
+)
 from personalizer.cache import LocalCache, RedisCache
 from personalizer.content import Catalog, ContentError, load_catalog
 from personalizer.engine import Engine, Policy
@@ -58,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     api.register_blueprint(blp)
     api.register_blueprint(ops)
+    experiments_api.register(api)
     from personalizer.embed import bp as embed
 
     app.register_blueprint(embed)
@@ -136,6 +145,8 @@ def init_service(app: Flask, metrics: observability.Metrics) -> None:
         site_url=cfg["SITE_URL"],
     )
     partners = Registry.load(cfg["PARTNERS_FILE"])
+    kinds = {item.id: item.kind for item in catalog.items.values()}
+    experiments_api.init_service(app, known_plugins=host.infos, catalog=kinds)
     app.extensions["personalizer"] = PageService(
         engine, cache, partners, build_wait_ms=cfg["BUILD_WAIT_MS"]
     )

@@ -1,0 +1,287 @@
+"""HTTP endpoints of experiments: ``POST /v1/events`` (outcome events, rate-limited like
+pages) and ``GET /v1/experiments/<key>`` (the report; an operations endpoint, behind
+``PERSONALIZER_OPS_TOKEN`` when it is set, see access.py).
+
+    init_service(app, known_plugins, catalog)  # in app.init_service: experiments and events
+    register(api)                              # with the other blueprints
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import marshmallow as ma
+from flask import current_app, g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import fields, validate
+
+from personalizer import access, config
+from personalizer.api import ERROR_SCHEMA, MAX_LISTED_ERRORS, parse_json, read_raw
+from personalizer.events import EventsUnavailable, report, store_from_settings, visitor_hash
+from personalizer.experiments import Experiments
+from personalizer.schemas import StrictInteger, StrictString, flatten_errors
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("experiments", __name__, url_prefix="/v1", description="Experiments and events")
+
+EVENTS = ("view", "cta_click", "routine_started", "routine_done", "check_in")
+MAX_EVENTS = 100
+RETRY_AFTER_S = 5
+EXTENSION = "personalizer_experiments"
+
+
+def _text(pattern: str, description: str, **kwargs):
+    return StrictString(
+        validate=validate.Regexp(pattern), metadata={"description": description}, **kwargs
+    )
+
+
+class StrictDateTime(fields.AwareDateTime):
+    """An ISO 8601 date and time with its offset, given as a JSON string."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or len(value) > 40:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class EventSchema(ma.Schema):
+    page_id = _text(r"^[A-Za-z0-9_-]{1,64}\Z", "The page_id of the page shown.", required=True)
+    visitor_id = _text(
+        r"^[A-Za-z0-9_-]{1,64}\Z",
+        "The visitor id the page was asked with (stored only as a keyed hash).",
+        required=True,
+    )
+    event = StrictString(
+        required=True, validate=validate.OneOf(EVENTS), metadata={"description": "What happened."}
+    )
+    block_id = _text(r"^[a-z0-9]+(-[a-z0-9]+)*\Z", "The block acted on (cta_click).")
+    experiment = _text(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z", "An experiment the page listed.")
+    variation = StrictInteger(
+        validate=validate.Range(0, 99), metadata={"description": "Its variation on the page."}
+    )
+    at = StrictDateTime(metadata={"description": "When it happened (ISO 8601 with offset)."})
+
+
+class EventsSchema(ma.Schema):
+    events = fields.List(fields.Nested(EventSchema), required=True)
+
+
+class AcceptedSchema(ma.Schema):
+    accepted = fields.Integer(required=True)
+
+
+EVENTS_SCHEMA = EventsSchema()
+
+
+def _state():
+    return current_app.extensions[EXTENSION]
+
+
+def _refuse(errors: dict, total: int | None = None):
+    listed = {path[:120]: m for path, m in list(errors.items())[:MAX_LISTED_ERRORS]}
+    count = len(errors) if total is None else total
+    abort(422, message=f"invalid events: {count} field(s) at fault", errors=listed)
+
+
+def _cross_checks(events: list[dict], experiments: Experiments, retention_days: int) -> dict:
+    errors: dict[str, list[str]] = {}
+    now = dt.datetime.now(dt.UTC)
+    oldest = now - dt.timedelta(days=retention_days)
+    for i, event in enumerate(events):
+        path = f"events.{i}"
+        key, variation = event.get("experiment"), event.get("variation")
+        if (key is None) != (variation is None):
+            errors[f"{path}.{'variation' if key else 'experiment'}"] = [
+                "experiment and variation come together"
+            ]
+        elif key is not None:
+            definition = experiments.definitions.get(key)
+            if definition is None:
+                errors[f"{path}.experiment"] = ["no experiment with this key is running"]
+            elif variation >= definition.variations:
+                errors[f"{path}.variation"] = [
+                    f"this experiment has variations 0 to {definition.variations - 1}"
+                ]
+        at = event.get("at")
+        if at is not None and not oldest <= at <= now + dt.timedelta(days=1):
+            errors[f"{path}.at"] = ["must be within the retention window and not in the future"]
+    return errors
+
+
+def _rate_limit() -> None:
+    """The limits of POST /v1/pages, in buckets of their own: per partner for secret keys,
+    per partner and address for publishable keys, per address when anonymous."""
+    cfg = current_app.config
+    partner = access.current_partner()  # 401/403 in the one error shape, as for pages
+    if not cfg["RATE_LIMIT_ENABLED"]:
+        return
+    limiter = current_app.extensions.get("limiter")
+    if limiter is None:
+        return
+    address = request.remote_addr or "unknown"
+    if partner is None:
+        limit, keys = cfg["RATE_LIMIT"], ("addr", address)
+    elif access.key_kind() == "secret":
+        limit, keys = partner.rate_limit or cfg["RATE_LIMIT"], ("partner", partner.id)
+    else:
+        limit, keys = cfg["BROWSER_RATE_LIMIT"], ("partner", partner.id, address)
+    counters = current_app.extensions.setdefault("personalizer_event_counters", {})
+    counter = counters.get(limit)
+    if counter is None:
+        prefix = cfg["CACHE_PREFIX"] + "ratelimit"
+        counter = counters[limit] = access.Counter(limiter, limit, prefix, "events")
+    allowed = counter.hit(*keys)
+    reset, remaining = counter.window(*keys)
+    g.own_limit = (remaining, reset, counter.item.amount, not allowed)
+    if not allowed:
+        counter.refuse("too many events from this client; see Retry-After", *keys)
+
+
+def _unavailable():
+    abort(
+        503,
+        message="events cannot be stored or read right now; try again later",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+def _responses(codes: dict) -> dict:
+    return {
+        code: {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": ERROR_SCHEMA}}},
+        }
+        for code, text in codes.items()
+    }
+
+
+@bp.route("/events")
+class Events(MethodView):
+    @bp.doc(
+        requestBody={"required": True, "content": {"application/json": {"schema": EventsSchema}}},
+        responses={
+            "202": {
+                "description": "Stored",
+                "content": {"application/json": {"schema": AcceptedSchema}},
+            },
+            **_responses(
+                {
+                    "400": "Malformed JSON",
+                    "401": "A partner key is missing or not valid",
+                    "413": "Body larger than the limit",
+                    "415": "Body is not JSON",
+                    "422": f"Invalid events (at most {MAX_EVENTS}); errors name each field",
+                    "429": "Too many requests; see Retry-After",
+                    "503": "The event store is unavailable; try again (Retry-After)",
+                }
+            ),
+        },
+    )
+    def post(self):
+        """Store a batch of outcome events (view, cta_click, routine_started, routine_done,
+        check_in); the visitor id is stored only as a keyed hash"""
+        _rate_limit()
+        body = parse_json(read_raw())
+        if not isinstance(body, dict):
+            _refuse({"_body": ["not an object"]})
+        batch = body.get("events")
+        if isinstance(batch, list) and len(batch) > MAX_EVENTS:
+            _refuse({"events": [f"at most {MAX_EVENTS} events in one request"]})
+        if isinstance(batch, list) and not batch:
+            _refuse({"events": ["at least one event"]})
+        try:
+            loaded = EVENTS_SCHEMA.load(body)
+        except ma.ValidationError as exc:
+            _refuse(dict(flatten_errors(exc.messages)))
+        state = _state()
+        cfg = current_app.config
+        errors = _cross_checks(loaded["events"], state["experiments"], cfg["EVENTS_RETENTION_DAYS"])
+        if errors:
+            _refuse(errors)
+        secret = state["secret"]
+        records = [
+            {
+                "page_id": e["page_id"],
+                "visitor": visitor_hash(secret, e["visitor_id"]),
+                "event": e["event"],
+                "block_id": e.get("block_id"),
+                "experiment": e.get("experiment"),
+                "variation": e.get("variation"),
+                "at": int(e["at"].timestamp() * 1000) if e.get("at") else None,
+            }
+            for e in loaded["events"]
+        ]
+        try:
+            state["store"].add(records)
+        except EventsUnavailable:
+            _unavailable()
+        return {"accepted": len(records)}, 202
+
+
+class UpliftSchema(ma.Schema):
+    value = fields.Float(allow_none=True)
+    ci = fields.List(fields.Float(allow_none=True))
+
+
+class VariationReportSchema(ma.Schema):
+    variation = fields.Integer(required=True)
+    visitors = fields.Integer(required=True)
+    conversions = fields.Dict(keys=fields.String(), values=fields.Integer())
+    rate = fields.Dict(keys=fields.String(), values=fields.Float())
+    uplift = fields.Dict(keys=fields.String(), values=fields.Nested(UpliftSchema))
+    chance_to_win = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+
+
+class ReportSchema(ma.Schema):
+    key = fields.String(required=True)
+    srm_p = fields.Float(required=True)
+    srm_warning = fields.Boolean()
+    weights = fields.List(fields.Float())
+    visitors_in_several_variations = fields.Integer()
+    variations = fields.List(fields.Nested(VariationReportSchema), required=True)
+
+
+@bp.route("/experiments/<string:key>")
+class ExperimentReport(MethodView):
+    @bp.response(200, ReportSchema())
+    @bp.doc(
+        responses=_responses(
+            {
+                "401": "The operations token is missing or wrong",
+                "404": "No experiment with this key",
+                "503": "The event store is unavailable",
+            }
+        )
+    )
+    def get(self, key):
+        """Per variation: visitors, conversions and rate per event, relative uplift against
+        variation 0 with its 95 % interval and chance to beat control (gbstats), and the
+        sample-ratio-mismatch p-value"""
+        state = _state()
+        if key not in state["experiments"].definitions:
+            abort(404, message="no experiment with this key")
+        try:
+            return report(state["experiments"], state["store"], key)
+        except EventsUnavailable:
+            _unavailable()
+
+
+def init_service(app, known_plugins=None, catalog=None) -> None:
+    """The experiments (checked: a broken payload stops start-up) and the event store."""
+    cfg = app.config
+    experiments = Experiments.from_settings(cfg, known_plugins=known_plugins, catalog=catalog)
+    if cfg["REDIS_URL"] and cfg["EVENTS_KEY_SECRET"] == config.DEV_EVENTS_SECRET:
+        log.warning("EVENTS_KEY_SECRET is the development default; set a secret")
+    app.extensions[EXTENSION] = {
+        "experiments": experiments,
+        "store": store_from_settings(cfg),
+        "secret": str(cfg["EVENTS_KEY_SECRET"]).encode(),
+    }
+
+
+def register(api) -> None:
+    api.register_blueprint(bp)
