@@ -31,8 +31,10 @@ repetitions, a longer hold, one more set, then the harder version its ``progress
 names) and the aerobic activity about a tenth more minutes, cheapest steps first, as long as
 the day's minutes last. A step whose usual week has not come is never taken early, so when
 the minutes are full an exercise waits for its harder version rather than jumping to it.
-A flare-up (``flare_up``) keeps the same exercises and drops every dose one step below the
-stage (below the starting dose at stage 0), never a harder version.
+A flare-up (``flare_up``; the plugin has already taken the stage one below last week's) keeps
+the same exercises at this stage's numbers, without the harder versions; an exercise that has
+no harder version to drop goes one notch below (``eased``), so every dose is lighter than last
+week's and the exercises are never more than without the flare-up.
 """
 
 from __future__ import annotations
@@ -240,7 +242,7 @@ def aerobic_ladder(dose: dict) -> list[tuple[str, object]]:
 
 
 def eased(item: Item, dose: dict) -> dict:
-    """A flare-up at stage 0: one notch below the starting dose (a set fewer, else two
+    """A flare-up: one notch below ``dose`` (a set fewer, else two
     repetitions fewer but not below 4; walking or cycling a fifth shorter, at least
     MIN_TIMED_MINUTES; the rest stop stays as it is)."""
     dose = dict(dose)
@@ -320,17 +322,11 @@ def progress(
             for n, e in enumerate(entries)
         ]
     usual, harder, _ = _rounds(entries, budget_min, stage, hold_walking)
-    lower = usual
-    if stage > 0:
-        lower, _, _ = _rounds(entries, budget_min, stage - 1, hold_walking)
     out = []
     for n, entry in enumerate(entries):
-        dose = lower[n]
-        if dose == usual[n] and not harder[n]:
-            # Nothing to take back (stage 0, or the minutes held this one at its start):
-            # one notch below it.
-            dose = eased(entry.item, dose)
-        out.append(replace(entry, dose=dose, eased=dose != usual[n] or harder[n]))
+        # The harder version waits; an exercise without one drops a notch instead.
+        dose = usual[n] if harder[n] else eased(entry.item, usual[n])
+        out.append(replace(entry, dose=dose, eased=harder[n] or dose != usual[n]))
     return out
 
 
