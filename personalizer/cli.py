@@ -4,6 +4,7 @@
     personalizer plugins [--json] [--load-plugins A,B] [--disable-plugins C]
     personalizer render PROFILE.json [--explain | --html] [--pretty]
     personalizer diff PROFILE.json (--without PLUGIN | --content-dir DIR) [--json]
+    personalizer experiments report KEY
 
 Every command that builds the application does so offline: no Redis (``REDIS_URL`` is
 forced to None, so the in-process cache is used) and a generous plugin time budget, since a
@@ -446,7 +447,40 @@ def build_parser() -> argparse.ArgumentParser:
         "new-key", help="make a secret and a publishable key, and the hashes to store"
     )
     new.set_defaults(handler=cmd_partners_new_key)
+
+    experiments = commands.add_parser("experiments", help="read the experiments' results")
+    experiments.set_defaults(usage_parser=experiments)
+    experiment_commands = experiments.add_subparsers(dest="experiments_command", metavar="COMMAND")
+    report = experiment_commands.add_parser(
+        "report", help="what GET /v1/experiments/KEY answers, read from the event store"
+    )
+    report.add_argument("key", metavar="KEY", help="the experiment's key in the payload")
+    report.set_defaults(handler=cmd_experiments_report)
     return parser
+
+
+def cmd_experiments_report(args) -> int:
+    """The report of one experiment, as the operations endpoint gives it (JSON), from the
+    experiments payload and the event store configured in the environment (REDIS_URL)."""
+    from personalizer.events import EventsUnavailable, report, store_from_settings
+    from personalizer.experiments import Experiments
+    from personalizer.experiments_api import ReportSchema
+
+    try:
+        cfg = config.load()
+        experiments = Experiments.from_settings(cfg)
+    except RuntimeError as exc:  # a setting or the payload cannot work
+        raise CliError(str(exc), PROBLEMS) from None
+    if args.key not in experiments.definitions:
+        raise CliError(f"no experiment with the key {args.key!r} in the payload", PROBLEMS)
+    if not cfg["REDIS_URL"]:
+        _err("note: REDIS_URL is not set, so there are no stored events to read")
+    try:
+        result = report(experiments, store_from_settings(cfg), args.key)
+    except EventsUnavailable:
+        raise CliError("the event store (Redis) cannot be read", PROBLEMS) from None
+    _out(json.dumps(ReportSchema().dump(result), indent=2, sort_keys=True))
+    return OK
 
 
 def cmd_partners_new_key(args) -> int:

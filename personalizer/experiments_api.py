@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 import marshmallow as ma
-from flask import current_app, g, request
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
@@ -112,16 +113,69 @@ def _cross_checks(events: list[dict], experiments: Experiments, retention_days: 
     return errors
 
 
-def _rate_limit() -> None:
-    """The limits of POST /v1/pages, in buckets of their own: per partner for secret keys,
-    per partner and address for publishable keys, per address when anonymous."""
+class EventLimiter:
+    """Fixed windows for POST /v1/events, with the limits of POST /v1/pages but buckets of
+    their own (so events never use up a page budget): in Redis when it is set, shared by every
+    worker, and in this process's memory while Redis fails (one try within the timeout, then
+    memory for ``COOLDOWN_S``), as the page limits do."""
+
+    COOLDOWN_S = 2.0
+
+    def __init__(self, url: str | None, prefix: str, timeout: float):
+        from limits.storage import MemoryStorage, storage_from_string
+        from limits.strategies import FixedWindowRateLimiter
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        self.namespace = prefix + "ratelimit:events"
+        self.memory = FixedWindowRateLimiter(MemoryStorage())
+        self.shared = None
+        if url:
+            storage = storage_from_string(
+                url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 0),
+            )
+            self.shared = FixedWindowRateLimiter(storage)
+        self._open_until = 0.0
+        self._items: dict[str, object] = {}
+
+    def _item(self, limit: str):
+        from limits import parse_many
+
+        item = self._items.get(limit)
+        if item is None:  # the strictest part of "10/second; 500/hour" decides alone here
+            item = self._items[limit] = min(
+                parse_many(limit), key=lambda i: i.amount / i.get_expiry()
+            )
+        return item
+
+    def hit(self, limit: str, *keys: str) -> tuple[bool, float, int, int]:
+        """(allowed, window end in epoch seconds, calls left, amount)."""
+        item = self._item(limit)
+        limiter = self.memory
+        if self.shared is not None and self._open_until <= time.monotonic():
+            limiter = self.shared
+        try:
+            allowed = limiter.hit(item, self.namespace, *keys)
+            reset, remaining = limiter.get_window_stats(item, self.namespace, *keys)
+        except Exception as exc:  # Redis down or hung: count here until it is back
+            log.warning("event rate limit storage unavailable (%s)", type(exc).__name__)
+            self._open_until = time.monotonic() + self.COOLDOWN_S
+            allowed = self.memory.hit(item, self.namespace, *keys)
+            reset, remaining = self.memory.get_window_stats(item, self.namespace, *keys)
+        return allowed, reset, remaining, item.amount
+
+
+def _rate_limit() -> dict:
+    """The limits of POST /v1/pages: per partner for secret keys, per partner and address for
+    publishable keys, per address when anonymous. Authentication first, as for pages (401/403
+    in the one error shape). Answers the X-RateLimit headers for the response."""
     cfg = current_app.config
-    partner = access.current_partner()  # 401/403 in the one error shape, as for pages
+    partner = access.current_partner()
     if not cfg["RATE_LIMIT_ENABLED"]:
-        return
-    limiter = current_app.extensions.get("limiter")
-    if limiter is None:
-        return
+        return {}
     address = request.remote_addr or "unknown"
     if partner is None:
         limit, keys = cfg["RATE_LIMIT"], ("addr", address)
@@ -129,16 +183,20 @@ def _rate_limit() -> None:
         limit, keys = partner.rate_limit or cfg["RATE_LIMIT"], ("partner", partner.id)
     else:
         limit, keys = cfg["BROWSER_RATE_LIMIT"], ("partner", partner.id, address)
-    counters = current_app.extensions.setdefault("personalizer_event_counters", {})
-    counter = counters.get(limit)
-    if counter is None:
-        prefix = cfg["CACHE_PREFIX"] + "ratelimit"
-        counter = counters[limit] = access.Counter(limiter, limit, prefix, "events")
-    allowed = counter.hit(*keys)
-    reset, remaining = counter.window(*keys)
-    g.own_limit = (remaining, reset, counter.item.amount, not allowed)
+    allowed, reset, remaining, amount = _state()["limiter"].hit(limit, *keys)
+    headers = {
+        "X-RateLimit-Limit": str(amount),
+        "X-RateLimit-Remaining": str(max(0, remaining)),
+        "X-RateLimit-Reset": str(int(reset)),
+    }
     if not allowed:
-        counter.refuse("too many events from this client; see Retry-After", *keys)
+        retry = max(1, int(reset - time.time()) + 1)
+        abort(
+            429,
+            message="too many events from this client; see Retry-After",
+            headers={**headers, "Retry-After": str(retry)},
+        )
+    return headers
 
 
 def _unavailable():
@@ -184,7 +242,7 @@ class Events(MethodView):
     def post(self):
         """Store a batch of outcome events (view, cta_click, routine_started, routine_done,
         check_in); the visitor id is stored only as a keyed hash"""
-        _rate_limit()
+        limit_headers = _rate_limit()
         body = parse_json(read_raw())
         if not isinstance(body, dict):
             _refuse({"_body": ["not an object"]})
@@ -219,12 +277,13 @@ class Events(MethodView):
             state["store"].add(records)
         except EventsUnavailable:
             _unavailable()
-        return {"accepted": len(records)}, 202
+        return {"accepted": len(records)}, 202, limit_headers
 
 
 class UpliftSchema(ma.Schema):
     value = fields.Float(allow_none=True)
     ci = fields.List(fields.Float(allow_none=True))
+    note = fields.String()
 
 
 class VariationReportSchema(ma.Schema):
@@ -280,6 +339,7 @@ def init_service(app, known_plugins=None, catalog=None) -> None:
         "experiments": experiments,
         "store": store_from_settings(cfg),
         "secret": str(cfg["EVENTS_KEY_SECRET"]).encode(),
+        "limiter": EventLimiter(cfg["REDIS_URL"], cfg["CACHE_PREFIX"], cfg["REDIS_TIMEOUT_S"]),
     }
 
 
