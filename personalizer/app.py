@@ -21,7 +21,7 @@ from personalizer import (
 from personalizer.cache import LocalCache, RedisCache
 from personalizer.content import Catalog, ContentError, load_catalog
 from personalizer.engine import Engine, Policy
-from personalizer.hookcalls import CallLog, HookRunner, Malformed, Quarantine
+from personalizer.hookcalls import CallLog, HookRunner, Quarantine
 from personalizer.pages import PageService
 from personalizer.partners import Registry
 from personalizer.plugins import PluginHost
@@ -152,24 +152,11 @@ def init_service(app: Flask, metrics: observability.Metrics) -> None:
     )
 
 
-def _content_dirs(result) -> list[str]:
-    """What a ``personalizer_content`` hook may return: a list of existing directories."""
-    if not isinstance(result, list | tuple) or not all(
-        isinstance(p, str | os.PathLike) for p in result
-    ):
-        raise Malformed("expected a list of directory paths")
-    directories = [os.path.abspath(p) for p in result]
-    for directory in directories:
-        if not os.path.isdir(directory) or os.path.dirname(directory) == directory:
-            raise Malformed(f"{directory} is not a content directory")
-    return directories
-
-
 def plugin_content(host, runner: HookRunner, catalog: Catalog, cfg) -> Catalog:
     """Each plugin's content, loaded on its own: a plugin whose hook fails, or whose files
     are broken, clash with another item or hold an unsafe link, is disabled alone."""
     calls = CallLog()
-    answers = dict(runner.call("personalizer_content", {}, _content_dirs, calls))
+    answers = dict(runner.call("personalizer_content", {}, calls))
     for call in calls.failures:
         host.disable(call.plugin, RuntimeError(call.error), strict=cfg["STRICT_PLUGINS"])
     for name, directories in answers.items():

@@ -23,10 +23,10 @@ from html import escape
 import orjson
 
 from personalizer import dose as dose_words
-from personalizer import results, routine, safety
+from personalizer import routine, safety
 from personalizer.content import BUILT_IN, Catalog, ContentError
 from personalizer.frozen import thaw
-from personalizer.hookcalls import CallLog, HookRunner, Malformed, PerPlugin
+from personalizer.hookcalls import CallLog, HookRunner, PerPlugin
 from personalizer.vocabulary import ALERT_FOR_LEVEL, ALERT_LABELS, WARNING_SIGNS_ALERT
 
 # Features the engine sets itself from its own copy of the profile; no plugin can set them.
@@ -38,6 +38,7 @@ CORE_FEATURES = (
     "partner",
     "avoid",
     "cancer_deficit",
+    "quarantined",
 )
 # A number a phone can dial: digits, spaces, dashes, an optional leading +.
 DIALABLE = re.compile(r"\+?[0-9][0-9 -]{0,18}[0-9]|[0-9]")
@@ -168,9 +169,7 @@ class Engine:
         those the decision hooks read (see PluginHost.feature_reads)."""
         own = thaw(profile)
         merged: dict = {}
-        answers = self.runner.call(
-            "personalizer_features", {"profile": own}, results.valid_features, calls
-        )
+        answers = self.runner.call("personalizer_features", {"profile": own}, calls)
         # Built-in features come first, so no other plugin can override one (and lift a veto).
         builtin = {name for name, info in self.host.infos.items() if info.source == "built-in"}
         for _plugin, result in sorted(answers, key=lambda r: r[0] not in builtin):
@@ -191,6 +190,11 @@ class Engine:
             merged["avoid"] = avoid
         if safety.cancer_with_deficit(own):
             merged["cancer_deficit"] = True
+        # Pages built while a plugin sits out its quarantine are cached apart (their key
+        # names it), so they are served only while it lasts.
+        quarantined = sorted(self.runner.quarantine.state())
+        if quarantined:
+            merged["quarantined"] = quarantined
         if self.reads is None:
             return merged
         return {k: v for k, v in merged.items() if k in self.reads or k in CORE_FEATURES}
@@ -312,9 +316,7 @@ class Engine:
     def _triage(self, features, calls, deadline):
         """The page's level: the contract's level of every reported flag, from the engine's
         own copy of the features; plugins add reasons, and may raise a level, never lower."""
-        answers = self.runner.call(
-            "personalizer_triage", {"features": features}, results.valid_triage, calls, deadline
-        )
+        answers = self.runner.call("personalizer_triage", {"features": features}, calls, deadline)
         ran = any(c.ok for c in calls.calls if c.hook == "personalizer_triage")
         deficit = bool(features.get("cancer_deficit"))
         entries: dict[str, dict] = {}
@@ -432,28 +434,15 @@ class Engine:
         return actions
 
     def _candidates(self, features, level, calls, deadline):
-        catalog = self.catalog
-
-        def validate(result):
-            picks = results.records(
-                result, {"id": results.text, "score": results.score, "reason": results.reason}
-            )
-            unknown = [p["id"] for p in picks if p["id"] not in catalog]
-            if unknown:
-                raise Malformed(f"unknown content ids {unknown[:3]}")
-            if any(catalog[p["id"]].kind == "alert" for p in picks):
-                raise Malformed("alerts are chosen by triage, not by candidates")
-            return picks
-
         scores: dict[str, float] = {}
         reasons: dict[str, list] = {}
         trace = []
         for plugin, picks in self.runner.call(
             "personalizer_candidates",
             {"features": features, "catalog": self.plugin_catalog, "level": level},
-            validate,
             calls,
             deadline,
+            context={"catalog": self.catalog},
         ):
             for pick in picks:
                 scores[pick["id"]] = scores.get(pick["id"], 0.0) + pick["score"]
@@ -465,22 +454,14 @@ class Engine:
 
     def _exclusions(self, features, calls, deadline):
         catalog = self.catalog
-
-        def validate(result):
-            vetoes = results.records(result, {"id": results.text, "reason": results.reason})
-            unknown = [v["id"] for v in vetoes if v["id"] not in catalog]
-            if unknown:
-                raise Malformed(f"unknown content ids {unknown[:3]}")
-            return vetoes
-
         vetoed: dict[str, list] = {}
         trace = []
         for plugin, vetoes in self.runner.call(
             "personalizer_exclusions",
             {"features": features, "catalog": self.plugin_catalog},
-            validate,
             calls,
             deadline,
+            context={"catalog": catalog},
         ):
             for veto in vetoes:
                 vetoed.setdefault(veto["id"], []).append((plugin, veto["reason"]))
@@ -569,29 +550,23 @@ class Engine:
         )
 
     def _arrange(self, blocks, features, level, calls, deadline):
+        """Each arrange implementation reorders the order the previous one left."""
         trace = []
-        for plugin, _impl in self.host.impls("personalizer_arrange"):
+
+        def arguments(blocks):
             summary = [{"kind": b["kind"], "id": b["id"], "score": b.get("score")} for b in blocks]
-            ids = {b["id"] for b in blocks}
+            kwargs = {"blocks": summary, "features": features, "level": level}
+            return kwargs, {"ids": {b["id"] for b in blocks}}
 
-            def validate(result, ids=ids):
-                if not isinstance(result, list | tuple) or not all(
-                    isinstance(i, str) and i in ids for i in result
-                ):
-                    raise Malformed("expected a list of the page's block ids")
-                return list(dict.fromkeys(result))
+        def apply(blocks, plugin, order):
+            position = {bid: n for n, bid in enumerate(order)}
+            blocks = sorted(blocks, key=lambda b: position.get(b["id"], len(position)))
+            trace.append({"plugin": plugin, "order": [b["id"] for b in blocks]})
+            return blocks
 
-            for name, order in self.runner.call(
-                "personalizer_arrange",
-                {"blocks": summary, "features": features, "level": level},
-                validate,
-                calls,
-                deadline,
-                only=plugin,
-            ):
-                position = {bid: n for n, bid in enumerate(order)}
-                blocks = sorted(blocks, key=lambda b: position.get(b["id"], len(position)))
-                trace.append({"plugin": name, "order": [b["id"] for b in blocks]})
+        blocks = self.runner.chain(
+            "personalizer_arrange", blocks, arguments, apply, calls, deadline
+        )
         return blocks, trace
 
 

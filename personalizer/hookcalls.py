@@ -17,16 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from personalizer.frozen import freeze
+from personalizer.results import CONTRACTS, Malformed
+
+__all__ = ["CallLog", "HookCall", "HookRunner", "Malformed", "PerPlugin", "Quarantine"]
 
 log = logging.getLogger(__name__)
 
 
 class PluginTimeout(Exception):
     pass
-
-
-class Malformed(Exception):
-    """A plugin returned something that does not fit the hook's contract."""
 
 
 @dataclass
@@ -37,6 +36,7 @@ class HookCall:
     ok: bool
     result: object = None
     error: str | None = None
+    skipped: bool = False  # quarantined: left out on purpose, not a failure of this page
 
 
 @dataclass
@@ -47,9 +47,10 @@ class CallLog:
 
     @property
     def failures(self) -> list[HookCall]:
-        return [c for c in self.calls if not c.ok]
+        return [c for c in self.calls if not c.ok and not c.skipped]
 
     def failed(self, hook: str) -> bool:
+        """A call of this hook failed or was skipped: its answer is missing from the page."""
         return any(not c.ok for c in self.calls if c.hook == hook)
 
     def timings(self) -> dict[str, float]:
@@ -135,60 +136,75 @@ class HookRunner:
         self,
         hook: str,
         kwargs: dict,
-        validate: Callable,
         calls: CallLog,
         deadline: float | None = None,
-        only: str | None = None,
+        context: dict | None = None,
     ) -> list[tuple[str, object]]:
-        """Return ``(plugin, validated result)`` for every implementation that succeeded.
-
-        ``validate(result)`` returns the cleaned result or raises ``Malformed``; a ``None``
-        result means "nothing to say" and is skipped. ``only`` calls one plugin's
-        implementation (for hooks that chain, such as arrange).
-        """
-        results = []
+        """Call every implementation of an ``each`` or ``once`` hook on its own; return
+        ``(plugin, validated result)`` for each that succeeded with something to say (a
+        ``None`` result means "nothing to say")."""
+        assert CONTRACTS[hook].style in ("each", "once"), hook
+        answers = []
         for plugin, impl in self.host.impls(hook):
-            if only is not None and plugin != only:
-                continue
-            if self.quarantine.blocked(plugin):
-                self._record(
-                    calls, HookCall(plugin, hook, 0.0, False, error="quarantined"), count=False
-                )
-                continue
-            if deadline is not None and time.monotonic() > deadline:
-                self._record(
-                    calls,
-                    HookCall(plugin, hook, 0.0, False, error="request deadline passed"),
-                    count=False,
-                )
-                continue
-            # A fresh frozen copy for every call: what one plugin does to its arguments
-            # reaches neither the engine nor the next plugin (rule 9).
-            args = {name: _argument(kwargs[name], plugin) for name in impl.argnames}
-            started = time.perf_counter()
-            try:
-                result = self._timed(impl.function, args)
-                elapsed = time.perf_counter() - started
-                if elapsed > self.budget_s:
-                    raise PluginTimeout()
-                if result is not None:
-                    result = validate(result)
-            except PluginTimeout:
-                error = f"over its time budget of {self.budget_s * 1000:.0f} ms"
-            except Malformed as exc:
-                error = f"malformed result: {exc}"
-            except Exception as exc:
-                error = f"raised {type(exc).__name__}"
-            else:
-                ms = (time.perf_counter() - started) * 1000
-                self._record(calls, HookCall(plugin, hook, ms, True, result))
-                if result is not None:
-                    results.append((plugin, result))
-                continue
+            answer = self._call_one(plugin, impl, hook, kwargs, context, calls, deadline)
+            if answer is not None:
+                answers.append((plugin, answer))
+        return answers
+
+    def chain(
+        self,
+        hook: str,
+        state,
+        arguments: Callable,
+        apply: Callable,
+        calls: CallLog,
+        deadline: float | None = None,
+    ):
+        """Call a ``chain`` hook: ``arguments(state)`` gives each implementation its
+        ``(kwargs, context)`` from the state the previous one left, and
+        ``apply(state, plugin, result)`` makes the next state."""
+        assert CONTRACTS[hook].style == "chain", hook
+        for plugin, impl in self.host.impls(hook):
+            kwargs, context = arguments(state)
+            answer = self._call_one(plugin, impl, hook, kwargs, context, calls, deadline)
+            if answer is not None:
+                state = apply(state, plugin, answer)
+        return state
+
+    def _call_one(self, plugin, impl, hook, kwargs, context, calls, deadline):
+        """One implementation, within its budget; its validated result, or None."""
+        if self.quarantine.blocked(plugin):
+            call = HookCall(plugin, hook, 0.0, False, error="quarantined", skipped=True)
+            self._record(calls, call, count=False)
+            return None
+        if deadline is not None and time.monotonic() > deadline:
+            call = HookCall(plugin, hook, 0.0, False, error="request deadline passed")
+            self._record(calls, call, count=False)
+            return None
+        # A fresh frozen copy for every call: what one plugin does to its arguments reaches
+        # neither the engine nor the next plugin (rule 9).
+        args = {name: _argument(kwargs[name], plugin) for name in impl.argnames}
+        started = time.perf_counter()
+        try:
+            result = self._timed(impl.function, args)
+            if time.perf_counter() - started > self.budget_s:
+                raise PluginTimeout()
+            if result is not None:
+                result = CONTRACTS[hook].validate(result, context or {})
+        except PluginTimeout:
+            error = f"over its time budget of {self.budget_s * 1000:.0f} ms"
+        except Malformed as exc:
+            error = f"malformed result: {exc}"
+        except Exception as exc:
+            error = f"raised {type(exc).__name__}"
+        else:
             ms = (time.perf_counter() - started) * 1000
-            log.warning("plugin %s left out of %s: %s", plugin, hook, error)
-            self._record(calls, HookCall(plugin, hook, ms, False, error=error))
-        return results
+            self._record(calls, HookCall(plugin, hook, ms, True, result))
+            return result
+        ms = (time.perf_counter() - started) * 1000
+        log.warning("plugin %s left out of %s: %s", plugin, hook, error)
+        self._record(calls, HookCall(plugin, hook, ms, False, error=error))
+        return None
 
     def _record(self, calls: CallLog, call: HookCall, count: bool = True) -> None:
         calls.calls.append(call)

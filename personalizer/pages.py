@@ -184,6 +184,11 @@ class PageService:
                 "failures": [
                     {"plugin": c.plugin, "hook": c.hook, "error": c.error} for c in calls.failures
                 ],
+                "skipped": [
+                    {"plugin": c.plugin, "hook": c.hook, "error": c.error}
+                    for c in calls.calls
+                    if c.skipped
+                ],
                 "plugin_ms": calls.timings(),
             },
         }

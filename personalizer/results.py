@@ -8,13 +8,19 @@ as JSON (no lone surrogates, no integer beyond what JSON readers keep exact).
 from __future__ import annotations
 
 import math
+import os
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from personalizer.frozen import freeze
-from personalizer.hookcalls import Malformed
 from personalizer.vocabulary import LEVELS
 
-__all__ = ["freeze", "records", "reason", "score", "text", "valid_features", "valid_triage"]
+__all__ = ["CONTRACTS", "Contract", "Malformed", "freeze", "records", "reason", "score", "text"]
+
+
+class Malformed(Exception):
+    """A plugin returned something that does not fit the hook's contract."""
 
 
 MAX_INT = 2**53
@@ -42,7 +48,7 @@ def _is_feature_value(value) -> bool:
     return False
 
 
-def valid_features(result) -> dict:
+def valid_features(result, context=None) -> dict:
     if not isinstance(result, dict):
         raise Malformed("features must be a dict")
     for key, value in result.items():
@@ -92,5 +98,73 @@ def flag(value) -> bool:
     return isinstance(value, str) and _FLAG.fullmatch(value) is not None
 
 
-def valid_triage(result) -> list[dict]:
+def valid_triage(result, context=None) -> list[dict]:
     return records(result, {"flag": flag, "level": lambda v: v in LEVELS, "reason": reason})
+
+
+def _known(ids, catalog) -> None:
+    unknown = [i for i in ids if i not in catalog]
+    if unknown:
+        raise Malformed(f"unknown content ids {unknown[:3]}")
+
+
+def valid_candidates(result, context) -> list[dict]:
+    """Scored picks of catalog items; alerts are the engine's to choose."""
+    catalog = context["catalog"]
+    picks = records(result, {"id": text, "score": score, "reason": reason})
+    _known([p["id"] for p in picks], catalog)
+    if any(catalog[p["id"]].kind == "alert" for p in picks):
+        raise Malformed("alerts are chosen by triage, not by candidates")
+    return picks
+
+
+def valid_vetoes(result, context) -> list[dict]:
+    vetoes = records(result, {"id": text, "reason": reason})
+    _known([v["id"] for v in vetoes], context["catalog"])
+    return vetoes
+
+
+def valid_order(result, context) -> list[str]:
+    """Block ids of this page, each once, in the wanted order."""
+    if not isinstance(result, list | tuple) or not all(
+        isinstance(i, str) and i in context["ids"] for i in result
+    ):
+        raise Malformed("expected a list of the page's block ids")
+    return list(dict.fromkeys(result))
+
+
+def valid_directories(result, context=None) -> list[str]:
+    """Existing content directories (never the filesystem root); a string alone is refused."""
+    if not isinstance(result, list | tuple) or not all(
+        isinstance(p, str | os.PathLike) for p in result
+    ):
+        raise Malformed("expected a list of directory paths")
+    directories = [os.path.abspath(p) for p in result]
+    for directory in directories:
+        if not os.path.isdir(directory) or os.path.dirname(directory) == directory:
+            raise Malformed(f"{directory} is not a content directory")
+    return directories
+
+
+@dataclass(frozen=True)
+class Contract:
+    """How one hook is called and what it must return.
+
+    ``style``: ``each`` (every implementation on its own, all results kept), ``chain`` (each
+    implementation gets the state the previous one left) or ``once`` (at start-up).
+    ``validate(result, context)`` returns the clean result or raises Malformed.
+    """
+
+    style: str
+    validate: Callable
+
+
+# One row per hook of hookspecs.py: adding a hook is its spec, this row, its docs and a test.
+CONTRACTS = {
+    "personalizer_features": Contract("each", valid_features),
+    "personalizer_triage": Contract("each", valid_triage),
+    "personalizer_candidates": Contract("each", valid_candidates),
+    "personalizer_exclusions": Contract("each", valid_vetoes),
+    "personalizer_arrange": Contract("chain", valid_order),
+    "personalizer_content": Contract("once", valid_directories),
+}

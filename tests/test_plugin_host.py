@@ -1,6 +1,7 @@
 """Loading plugins: entry points, broken packages, configuration, compatibility."""
 
 import importlib
+import inspect
 import re
 import sys
 import textwrap
@@ -10,6 +11,7 @@ import pytest
 
 from personalizer import create_app, hookimpl, hookspecs
 from personalizer.config import ROOT
+from personalizer.results import CONTRACTS
 from tests.conftest import BUILTINS, base_config
 
 SHORT_WALK = {"symptoms": {"walking_tolerance_min": 8, "worse_with": ["walking"]}}
@@ -124,16 +126,35 @@ HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("personalizer_
 
 
 @pytest.mark.parametrize("hook", HOOKS)
-def test_every_hook_is_documented(hook):
+def test_every_hook_is_documented_with_its_exact_arguments(hook):
+    """As datasette checks its plugin hooks: the heading of each hook's section in
+    docs/plugins.md is its name with the spec's argument list, in order."""
     docs = (ROOT / "docs" / "plugins.md").read_text()
-    assert re.search(rf"^### `{hook}\(", docs, re.MULTILINE), f"{hook} has no section"
+    arguments = ", ".join(inspect.signature(getattr(hookspecs, hook)).parameters)
+    assert f"### `{hook}({arguments})`" in docs.splitlines(), f"{hook}({arguments})"
 
 
 @pytest.mark.parametrize("hook", HOOKS)
-def test_every_hook_has_a_test(hook):
-    files = [*(ROOT / "tests").rglob("*.py"), *(ROOT / "examples").rglob("*.py")]
-    sources = "".join(path.read_text() for path in files)
-    assert f"def {hook}(" in sources, f"no test plugin implements {hook}"
+def test_every_hook_has_a_contract_row(hook):
+    assert hook in CONTRACTS, f"{hook} has no row in personalizer.results.CONTRACTS"
+
+
+def test_no_contract_row_without_a_hook():
+    assert sorted(CONTRACTS) == HOOKS
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_exercised_by_a_test_named_for_it(hook):
+    """A test function whose name holds the hook's own name (without the prefix) and which
+    builds a plugin implementing it: ``test_..._<hook>...``."""
+    short = hook.removeprefix("personalizer_")
+    tests = [
+        path.read_text()
+        for path in (ROOT / "tests").rglob("test_*.py")
+        if re.search(rf"^def test_\w*{short}\w*\(", path.read_text(), re.MULTILINE)
+    ]
+    assert tests, f"no test named for {hook}"
+    assert any(f"def {hook}(" in text for text in tests), f"no test implements {hook}"
 
 
 class EveryHook:
