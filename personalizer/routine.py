@@ -58,6 +58,7 @@ LONG_BUDGET = 30
 # 30-60 seconds, 2-4 times; 150 minutes a week of aerobic work, built up gradually).
 MAX_STAGE = 6
 REPS_STEP = 2
+EARLIEST_VARIANT = 2  # the harder version never comes with the first step up
 FLARE_AEROBIC_SHARE = 0.8  # a flare-up at stage 0: a fifth fewer minutes of walking or cycling
 # Per exercise: the most repetitions, the longest hold (seconds) and the most sets its ladder
 # climbs to, and whether its progression text names a harder version (False: the text asks
@@ -281,15 +282,22 @@ def _rounds(entries: list[Entry], budget_min: int, stage: int, hold_walking: boo
         # Cheapest steps first, so the most exercises grow within the minutes.
         offers = []
         for n in range(len(entries)):
-            for j in range(pointer[n], min(len(steps[n]), week)):
+            for j in range(pointer[n], len(steps[n])):
                 field, value = steps[n][j]
                 trial = dict(doses[n])
                 if field != "variant":
                     trial[field] = value
                 cost = (dose_minutes(trial) - dose_minutes(doses[n])) * trial.get("per_day", 1)
-                if used + cost <= budget_min:
+                fits = used + cost <= budget_min
+                # A step is due in its own week; the harder version (which takes no longer)
+                # also earlier, from the second week, once no step before it fits the minutes.
+                due = j < week or (field == "variant" and week >= EARLIEST_VARIANT)
+                if fits and due:
                     offers.append((cost, n, j, trial))
                     break
+                if fits:
+                    break  # it fits but its week has not come: wait for it
+                # It does not fit the minutes: look further along the ladder.
         for cost, n, j, trial in sorted(offers, key=lambda o: (o[0], o[1])):
             if used + cost > budget_min:
                 continue
