@@ -9,9 +9,11 @@ Functions:
 - ``assert_conformance(plugin, name)``: hookimpl signatures match the hookspecs (pluggy's own
   validation), the safety contract holds over ``STANDARD_PROFILES`` with it installed, and
   no page depends on the requests made before it.
-- ``assert_golden(app, path)``: a JSON file ``{"profile": ..., "blocks": ["kind:id", ...]}``
-  says which blocks, in which order, the profile gets. ``PERSONALIZER_UPDATE_GOLDEN=1``
-  rewrites the expectation from the current output.
+- ``assert_changes(plugin, name, path, profile=None)``: a JSON file
+  ``{"profile", "added", "removed"}`` records what the plugin changes on that page against the
+  built-ins alone. ``PERSONALIZER_UPDATE_GOLDEN=1`` rewrites it, or creates a missing one.
+- ``assert_golden(app, path, profile=None)``: the whole page's blocks, in order (breaks
+  whenever a built-in changes).
 """
 
 from __future__ import annotations
@@ -142,14 +144,63 @@ def block_ids(page: dict) -> list[str]:
     return [f"{b['kind']}:{b['id']}" for b in page["blocks"]]
 
 
-def assert_golden(app, path) -> None:
-    path = Path(path)
-    golden = json.loads(path.read_text())
-    actual = block_ids(render(app, golden["profile"]))
-    if os.environ.get("PERSONALIZER_UPDATE_GOLDEN"):
-        golden["blocks"] = actual
+UPDATE = "PERSONALIZER_UPDATE_GOLDEN"
+
+
+def _golden(path: Path, profile: dict | None, actual: dict) -> dict:
+    """The golden file's expectation; with the update flag, ``actual`` is written first (a
+    missing file is created from ``profile``)."""
+    if path.exists():
+        golden = json.loads(path.read_text())
+    elif profile is None or not os.environ.get(UPDATE):
+        raise AssertionError(f"{path} is missing: run with {UPDATE}=1 and a profile to create it")
+    else:
+        golden = {"profile": profile}
+    if os.environ.get(UPDATE):
+        golden.update(actual)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(golden, indent=2) + "\n")
-    assert actual == golden["blocks"], f"{path.name}: blocks changed"
+    return golden
+
+
+def plugin_changes(plugin, name: str, profile: dict, **config) -> dict:
+    """What installing the plugin changes on the page for ``profile``: the blocks (as
+    ``kind:id``) it adds and removes, against the built-ins alone. Changes to the built-ins
+    move both pages alike, so this stays put while the plugin's effect does."""
+    with_it = block_ids(render(make_app([(name, plugin)], **config), profile))
+    without = block_ids(render(make_app([], **config), profile))
+    return {
+        "added": [b for b in with_it if b not in without],
+        "removed": [b for b in without if b not in with_it],
+    }
+
+
+def assert_changes(plugin, name: str, path, profile: dict | None = None, **config) -> None:
+    """A golden file ``{"profile", "added", "removed"}`` says what the plugin changes on that
+    profile's page. ``PERSONALIZER_UPDATE_GOLDEN=1`` rewrites it, or creates it from
+    ``profile`` when it is missing."""
+    path = Path(path)
+    if path.exists():
+        profile = json.loads(path.read_text())["profile"]
+    if profile is None:
+        raise AssertionError(f"{path} is missing: run with {UPDATE}=1 and a profile to create it")
+    actual = plugin_changes(plugin, name, profile, **config)
+    golden = _golden(path, profile, actual)
+    expected = {key: golden.get(key) for key in actual}
+    assert actual == expected, f"{path.name}: what the plugin changes differs: {actual}"
+
+
+def assert_golden(app, path, profile: dict | None = None) -> None:
+    """A golden file ``{"profile", "blocks"}``: the whole page's blocks, in order. It breaks
+    whenever a built-in changes; prefer ``assert_changes`` for a plugin's own tests."""
+    path = Path(path)
+    if path.exists():
+        profile = json.loads(path.read_text())["profile"]
+    if profile is None:
+        raise AssertionError(f"{path} is missing: run with {UPDATE}=1 and a profile to create it")
+    actual = {"blocks": block_ids(render(app, profile))}
+    golden = _golden(path, profile, actual)
+    assert actual["blocks"] == golden["blocks"], f"{path.name}: blocks changed"
 
 
 @pytest.fixture
