@@ -358,3 +358,19 @@ def test_no_conversions_in_control_gives_no_uplift_rather_than_an_error():
     ]
     report = analyse(definition, counts)
     assert report["variations"][1]["uplift"]["cta_click"]["value"] is None
+
+
+def test_the_visitor_id_reaches_no_log_line_and_no_assignment(caplog):
+    """Even with every logger at DEBUG (the SDK logs each step of an evaluation)."""
+    import logging
+
+    experiments = Experiments.load(
+        payload(rule(coverage=0.5, condition={"channel": "web"})), "test"
+    )
+    visitors = [f"private-visitor-{i}" for i in range(200)]
+    with caplog.at_level(logging.DEBUG):
+        found = [experiments.assign(v, {"channel": "web"}) for v in visitors]
+        experiments.assign("private-visitor-x", {"channel": "clinic"})
+    assert any(found) and not all(found)  # some in, some out of the 50 % coverage
+    text = caplog.text + repr(found)
+    assert "private-visitor" not in text
