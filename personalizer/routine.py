@@ -72,7 +72,8 @@ LADDERS = {
     "seated-forward-bend": {"reps": 10, "hold_s": 4, "sets": 2, "variant": True},
     "double-knees-to-chest": {"reps": 12, "hold_s": 5, "sets": 1, "variant": False},
     "bottom-to-heels": {"reps": 10, "hold_s": 10, "sets": 1, "variant": False},
-    "knee-rolls": {"reps": 12, "hold_s": 3, "sets": 1, "variant": True},
+    # knee rolls: no progression in the fact sheet beyond the usual 8-12; no wider twist
+    "knee-rolls": {"reps": 12, "hold_s": 3, "sets": 1, "variant": False},
     "chin-tuck-chest-lift": {"reps": 12, "hold_s": 5, "sets": 1, "variant": False},
     "prone-press-up": {"reps": 10, "hold_s": 5, "sets": 1, "variant": False},
     # stretches: the hold toward 60 seconds, then (half-kneeling) a third stretch a side
@@ -83,7 +84,7 @@ LADDERS = {
     "bridge": {"reps": 12, "hold_s": 0, "sets": 3, "variant": True},
     "four-point-reach": {"reps": 12, "hold_s": 2, "sets": 3, "variant": True},
     "side-leg-raise": {"reps": 10, "hold_s": 5, "sets": 2, "variant": True},
-    "sit-to-stand": {"reps": 10, "hold_s": 0, "sets": 2, "variant": True},
+    "sit-to-stand": {"reps": 10, "hold_s": 0, "sets": 1, "variant": True},  # up to 10 [30]
     "balance-stand": {"reps": 2, "hold_s": 20, "sets": 1, "variant": True},
     # the rest stop is relief, not training: it does not grow
     "standing-lean": {"reps": 10, "hold_s": 3, "sets": 1, "variant": False},
