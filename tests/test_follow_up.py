@@ -20,7 +20,9 @@ progresses the doses for the stage and eases them on a flare-up. Here:
 from __future__ import annotations
 
 import copy
+import logging
 import random
+import re
 from dataclasses import dataclass, field
 
 import pytest
@@ -611,3 +613,35 @@ def test_same_features_same_key_and_no_follow_up_value_is_kept(app, client):
         assert b'weeks_on_routine":23' not in value and b'weeks_on_routine":57' not in value
         assert b"previous_walking_tolerance_min" not in value
     assert first.get_json()["follow_up"]["stage"] == 6
+
+
+def test_no_follow_up_value_in_a_log_line(client, caplog):
+    body = copy.deepcopy(PERSON)
+    body["symptoms"]["walking_tolerance_min"] = 531
+    body["follow_up"] = {
+        "weeks_on_routine": 97,
+        "routine_felt": "too_hard",
+        "legs_since_last": "worse",
+        "previous_walking_tolerance_min": 587,
+        "flare_up": True,
+        "stage": 5,
+    }
+    with caplog.at_level(logging.DEBUG):
+        post(client, body)
+        post(client, body)
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    for name in ("too_hard", "routine_felt", "legs_since_last", "follow_up", "weeks_on"):
+        assert name not in text, name
+    # The numbers as values, not as part of a timing such as 0.97 or 97.5.
+    assert not re.search(r"(?<![\d.])(97|531|587)(?![\d.])", text), text
+
+
+def test_no_flare_up_advice_when_the_routine_is_held(client):
+    body = copy.deepcopy(PERSON)
+    body["red_flags"] = ["fever"]
+    body["follow_up"] = {"weeks_on_routine": 3, "flare_up": True, "legs_since_last": "worse"}
+    page = post(client, body)
+    assert page["triage"]["level"] == "urgent"
+    ids = [b["id"] for b in page["blocks"]]
+    assert "flare-ups" not in ids and not page["routine"]["items"]
+    assert ids[0] == "urgent-care"
