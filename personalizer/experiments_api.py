@@ -8,7 +8,6 @@ pages) and ``GET /v1/experiments/<key>`` (the report; an operations endpoint, be
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 
@@ -31,6 +30,10 @@ bp = Blueprint("experiments", __name__, url_prefix="/v1", description="Experimen
 EVENTS = ("view", "cta_click", "routine_started", "routine_done", "check_in")
 MAX_EVENTS = 100
 RETRY_AFTER_S = 5
+AT_MIN, AT_MAX = 1_577_836_800_000, 4_102_444_800_000  # 2020-01-01 .. 2100-01-01, ms
+ID = r"^[A-Za-z0-9_-]{1,64}\Z"
+BLOCK = r"^[a-z0-9]+(-[a-z0-9]+)*\Z"
+EXPERIMENT = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z"
 EXTENSION = "personalizer_experiments"
 
 
@@ -40,31 +43,25 @@ def _text(pattern: str, description: str, **kwargs):
     )
 
 
-class StrictDateTime(fields.AwareDateTime):
-    """An ISO 8601 date and time with its offset, given as a JSON string."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str) or len(value) > 40:
-            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
 class EventSchema(ma.Schema):
-    page_id = _text(r"^[A-Za-z0-9_-]{1,64}\Z", "The page_id of the page shown.", required=True)
+    page_id = _text(ID, "The page_id of the page shown.", required=True)
     visitor_id = _text(
-        r"^[A-Za-z0-9_-]{1,64}\Z",
+        ID,
         "The visitor id the page was asked with (stored only as a keyed hash).",
         required=True,
     )
     event = StrictString(
         required=True, validate=validate.OneOf(EVENTS), metadata={"description": "What happened."}
     )
-    block_id = _text(r"^[a-z0-9]+(-[a-z0-9]+)*\Z", "The block acted on (cta_click).")
-    experiment = _text(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z", "An experiment the page listed.")
+    block_id = _text(BLOCK, "The block acted on (cta_click).")
+    experiment = _text(EXPERIMENT, "An experiment the page listed.")
     variation = StrictInteger(
         validate=validate.Range(0, 99), metadata={"description": "Its variation on the page."}
     )
-    at = StrictDateTime(metadata={"description": "When it happened (ISO 8601 with offset)."})
+    at = StrictInteger(
+        validate=validate.Range(AT_MIN, AT_MAX),
+        metadata={"description": "When it happened, in milliseconds since 1970 (UTC)."},
+    )
 
 
 class EventsSchema(ma.Schema):
@@ -77,6 +74,55 @@ class AcceptedSchema(ma.Schema):
 
 EVENTS_SCHEMA = EventsSchema()
 
+# The request as OpenAPI describes it: EventSchema, plus what marshmallow does not say in a
+# schema (1 to 100 events; an experiment and its variation come together).
+_TEXT = {"type": "string"}
+REQUEST = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["events"],
+    "properties": {
+        "events": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_EVENTS,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["page_id", "visitor_id", "event"],
+                "properties": {
+                    "page_id": {**_TEXT, "pattern": ID, "description": "The page's page_id."},
+                    "visitor_id": {
+                        **_TEXT,
+                        "pattern": ID,
+                        "description": "The visitor id the page was asked with (stored only "
+                        "as a keyed hash).",
+                    },
+                    "event": {"type": "string", "enum": list(EVENTS)},
+                    "block_id": {**_TEXT, "pattern": BLOCK, "description": "The block acted on."},
+                    "experiment": {
+                        **_TEXT,
+                        "pattern": EXPERIMENT,
+                        "description": "An experiment the page listed (409 when it is not "
+                        "running).",
+                    },
+                    "variation": {"type": "integer", "minimum": 0, "maximum": 99},
+                    "at": {
+                        "type": "integer",
+                        "minimum": AT_MIN,
+                        "maximum": AT_MAX,
+                        "description": "When it happened, in milliseconds since 1970 (UTC).",
+                    },
+                },
+                "anyOf": [
+                    {"required": ["experiment", "variation"]},
+                    {"not": {"anyOf": [{"required": ["experiment"]}, {"required": ["variation"]}]}},
+                ],
+            },
+        }
+    },
+}
+
 
 def _state():
     return current_app.extensions[EXTENSION]
@@ -88,28 +134,32 @@ def _refuse(errors: dict, total: int | None = None):
     abort(422, message=f"invalid events: {count} field(s) at fault", errors=listed)
 
 
-def _cross_checks(events: list[dict], experiments: Experiments, retention_days: int) -> dict:
+def _pairs(events: list[dict]) -> dict:
+    """An experiment comes with its variation, and a variation with its experiment (422)."""
     errors: dict[str, list[str]] = {}
-    now = dt.datetime.now(dt.UTC)
-    oldest = now - dt.timedelta(days=retention_days)
     for i, event in enumerate(events):
-        path = f"events.{i}"
         key, variation = event.get("experiment"), event.get("variation")
         if (key is None) != (variation is None):
-            errors[f"{path}.{'variation' if key else 'experiment'}"] = [
-                "experiment and variation come together"
+            missing = "variation" if key is not None else "experiment"
+            errors[f"events.{i}.{missing}"] = ["experiment and variation come together"]
+    return errors
+
+
+def _running(events: list[dict], experiments: Experiments) -> dict:
+    """Events of an experiment that is not running, or of a variation it does not have: the
+    request is well formed but does not fit the experiments loaded now (409)."""
+    errors: dict[str, list[str]] = {}
+    for i, event in enumerate(events):
+        key, variation = event.get("experiment"), event.get("variation")
+        if key is None:
+            continue
+        definition = experiments.definitions.get(key)
+        if definition is None:
+            errors[f"events.{i}.experiment"] = ["no experiment with this key is running"]
+        elif variation >= definition.variations:
+            errors[f"events.{i}.variation"] = [
+                f"this experiment has variations 0 to {definition.variations - 1}"
             ]
-        elif key is not None:
-            definition = experiments.definitions.get(key)
-            if definition is None:
-                errors[f"{path}.experiment"] = ["no experiment with this key is running"]
-            elif variation >= definition.variations:
-                errors[f"{path}.variation"] = [
-                    f"this experiment has variations 0 to {definition.variations - 1}"
-                ]
-        at = event.get("at")
-        if at is not None and not oldest <= at <= now + dt.timedelta(days=1):
-            errors[f"{path}.at"] = ["must be within the retention window and not in the future"]
     return errors
 
 
@@ -220,7 +270,7 @@ def _responses(codes: dict) -> dict:
 @bp.route("/events")
 class Events(MethodView):
     @bp.doc(
-        requestBody={"required": True, "content": {"application/json": {"schema": EventsSchema}}},
+        requestBody={"required": True, "content": {"application/json": {"schema": REQUEST}}},
         responses={
             "202": {
                 "description": "Stored",
@@ -232,6 +282,7 @@ class Events(MethodView):
                     "401": "A partner key is missing or not valid",
                     "413": "Body larger than the limit",
                     "415": "Body is not JSON",
+                    "409": "An event of an experiment not running now (errors name the field)",
                     "422": f"Invalid events (at most {MAX_EVENTS}); errors name each field",
                     "429": "Too many requests; see Retry-After",
                     "503": "The event store is unavailable; try again (Retry-After)",
@@ -255,11 +306,14 @@ class Events(MethodView):
             loaded = EVENTS_SCHEMA.load(body)
         except ma.ValidationError as exc:
             _refuse(dict(flatten_errors(exc.messages)))
-        state = _state()
-        cfg = current_app.config
-        errors = _cross_checks(loaded["events"], state["experiments"], cfg["EVENTS_RETENTION_DAYS"])
+        errors = _pairs(loaded["events"])
         if errors:
             _refuse(errors)
+        state = _state()
+        errors = _running(loaded["events"], state["experiments"])
+        if errors:
+            listed = {path[:120]: m for path, m in list(errors.items())[:MAX_LISTED_ERRORS]}
+            abort(409, message="events of experiments not running now", errors=listed)
         secret = state["secret"]
         records = [
             {
@@ -269,7 +323,7 @@ class Events(MethodView):
                 "block_id": e.get("block_id"),
                 "experiment": e.get("experiment"),
                 "variation": e.get("variation"),
-                "at": int(e["at"].timestamp() * 1000) if e.get("at") else None,
+                "at": e.get("at"),
             }
             for e in loaded["events"]
         ]
@@ -345,3 +399,10 @@ def init_service(app, known_plugins=None, catalog=None) -> None:
 
 def register(api) -> None:
     api.register_blueprint(bp)
+    # The key parameter documented on the operation rather than on the path, so every key of
+    # a path item in /openapi.json is a method (a path-level "parameters" list is valid
+    # OpenAPI, but tools listing a path's methods from its keys count it as one).
+    paths = getattr(api.spec, "_paths", {})
+    item = paths.get("/v1/experiments/{key}")
+    if item and item.get("parameters") and "get" in item:
+        item["get"]["parameters"] = item.pop("parameters") + item["get"].get("parameters", [])
