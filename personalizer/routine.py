@@ -29,12 +29,13 @@ exercises are chosen as at stage 0, so a person keeps the routine they know; the
 is one round in which every exercise may take one step up its ladder (a few more
 repetitions, a longer hold, one more set, then the harder version its ``progression`` text
 names) and the aerobic activity about a tenth more minutes, cheapest steps first, as long as
-the day's minutes last. A step whose usual week has not come is never taken early, so when
-the minutes are full an exercise waits for its harder version rather than jumping to it.
-A flare-up (``flare_up``; the plugin has already taken the stage one below last week's) keeps
-the same exercises at this stage's numbers, without the harder versions; an exercise that has
-no harder version to drop goes one notch below (``eased``), so every dose is lighter than last
-week's and the exercises are never more than without the flare-up.
+the day's minutes last. No step comes before its usual stage, except the harder version
+(which takes no longer): from stage 2 on, it comes early when the minutes leave no room for
+the steps before it. A flare-up (``flare_up``; the plugin has already taken the stage one
+below last week's) keeps the same exercises at this stage's numbers, without the harder
+versions; an exercise that has no harder version to drop goes one notch below (``eased``). So
+no dose is heavier than last week's, and there are never more exercises than without the
+flare-up.
 """
 
 from __future__ import annotations
@@ -186,7 +187,9 @@ def fill(
     return progress(chosen, budget_min, stage, flare_up, hold_walking)
 
 
-def left_out(ranked: list[tuple[Item, float]], budget_min: int, *_, **__) -> list[dict]:
+def left_out(
+    ranked: list[tuple[Item, float]], budget_min: int, stage: int = 0, flare_up: bool = False
+) -> list[dict]:
     """The exercises ``fill`` did not take, best first, each with what pushed it out:
     ``[{"id", "score", "reason"}]``, for ``?explain=1``. The choice does not depend on the
     stage or a flare-up, so neither changes this list."""
