@@ -1,44 +1,63 @@
 """Who may call, from where, and how often: partner authentication, CORS, rate limits, and the
 operations token.
 
-Authentication runs in its own ``before_request``, registered before the rate limiter's, so
-the limiter's key functions only read what it decided and never raise. A request with a key
+Authentication runs first, in ``authenticate`` (a ``before_request``): a request with a key
 that is not valid is answered 401/403 before any limit is counted, and counted instead against
 the client address's budget of failed authentications (``AUTH_FAILURE_LIMIT``); an address
-over that budget gets 429 for anything that carries a key.
+over that budget gets 429 for anything that carries a key, valid or not (so a guess never
+learns whether it was right). A valid key is recognised by its SHA-256 hash once per worker,
+then from a bounded map of the keys seen valid.
 
-Rate limits on ``POST /v1/pages`` (flask-limiter, fixed windows):
+Rate limits on ``POST /v1/pages`` are fixed windows (a window starts with its first call and
+lasts the limit's period; every call in it counts, refused ones too):
 
 - secret-key traffic: one bucket per partner (its ``rate_limit``, else ``RATE_LIMIT``);
 - publishable-key traffic: another bucket per partner (its ``browser_rate_limit``, else its
-  ``rate_limit``), and one per partner and end-user address (``BROWSER_RATE_LIMIT``), so one
-  address forging an Origin can neither use up the partner's server bucket nor its browsers';
+  ``rate_limit``), and one per partner and end-user address (``BROWSER_RATE_LIMIT``), checked
+  first, so one address forging an Origin can neither use up the partner's server bucket nor
+  its browsers';
 - anonymous traffic: per client address (``RATE_LIMIT``).
 
-They are kept in Redis when ``REDIS_URL`` is set so all workers share them. When Redis is
-unreachable the limiter falls back to per-process memory: requests keep being served, and
-each worker counts on its own, so the effective limit is the configured one times the number
-of workers until Redis returns (a deliberate choice: availability of health advice over exact
-counting). Each limiter call to Redis is one try within ``REDIS_TIMEOUT_S``, no retry.
+The counts are kept in Redis when ``REDIS_URL`` is set, so every worker and every instance
+shares them: each window is one Redis key, incremented atomically (``INCR``, its expiry set
+with the first call) and read back in the same command, so the decision is exact, never an
+estimate. To cost no round trip of its own, the count of a call rides in the same pipeline as
+the call's first page-cache read (``cache.RIDER``): the page is read and the call counted in
+one round trip, and a call over its limit is answered 429 before its page is used or built.
+A call that reads no page first (``?explain=1``, a cache already known down) is counted on
+its own before its page is built; one that ends before any page read (a 4xx) is counted as it
+ends. So over its limit a call is refused at the latest after its body is validated, never
+after a page is built.
+
+When Redis is unreachable the counts fall back to per-process memory: requests keep being
+served, and each worker counts on its own, so the effective limit is the configured one times
+the number of workers until Redis returns (a deliberate choice: availability of health advice
+over exact counting). The limiter's own Redis calls go through ``BreakerStorage``: one try
+within ``REDIS_TIMEOUT_S``, no retry, and a breaker that keeps them away from a Redis known
+down. Each answer carries ``X-RateLimit-Limit``/``-Remaining``/``-Reset`` of the limit
+closest to running out, and a 429 ``Retry-After`` (seconds until its window ends).
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
+import json
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, request
-from flask_limiter import Limit, Limiter
 from flask_smorest import abort
-from limits import parse
+from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage, Storage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
 from redis.retry import Retry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from personalizer import cache as page_cache
 from personalizer.partners import AuthError, Partner, Registry
 
 log = logging.getLogger(__name__)
@@ -89,7 +108,9 @@ def _authenticate() -> None:
     try:
         partner = registry().authenticate(authorization, publishable, headers.get("Origin"))
     except AuthError as exc:
-        _count_failure()
+        limiter = _limiter()
+        if limiter is not None:  # 429 when the address is over its budget, else count it
+            limiter.failed_authentication(_client())
         extra = {"WWW-Authenticate": PARTNER_REALM} if exc.code == 401 else {}
         abort(exc.code, message=exc.message, headers=extra)
     if partner is None and current_app.config["REQUIRE_PARTNER_KEY"]:
@@ -98,56 +119,12 @@ def _authenticate() -> None:
     g.partner = partner
 
 
-class Counter:
-    """A fixed-window count of our own, kept in the limiter's storage (Redis when set) and in
-    this process's memory when that storage fails: failed authentications per client address,
-    and publishable-key calls per partner and end-user address. Checked before the limiter
-    runs, so a call refused here never counts against the partner's shared bucket."""
-
-    def __init__(self, limiter: Limiter, limit: str, prefix: str, name: str):
-        self.limiter = limiter
-        self.item = parse(limit)
-        self.prefix = prefix
-        self.name = name
-        self.memory = FixedWindowRateLimiter(MemoryStorage())
-
-    def _call(self, method: str, *keys: str):
-        try:
-            return getattr(self.limiter.limiter, method)(self.item, self.prefix, self.name, *keys)
-        except Exception as exc:  # storage down or hung: count here instead
-            log.warning("rate counter %s unavailable: %s", self.name, type(exc).__name__)
-            return getattr(self.memory, method)(self.item, self.prefix, self.name, *keys)
-
-    def test(self, *keys: str) -> bool:
-        return self._call("test", *keys)
-
-    def hit(self, *keys: str) -> bool:
-        return self._call("hit", *keys)
-
-    def window(self, *keys: str) -> tuple[float, int]:
-        """When the window ends (epoch seconds) and how many calls it has left."""
-        try:
-            return self._call("get_window_stats", *keys)
-        except Exception:
-            return time.time() + self.item.get_expiry(), 0
-
-    def refuse(self, message: str, *keys: str):
-        reset, _ = self.window(*keys)
-        abort(429, message=message, headers={"Retry-After": str(_seconds_until(reset))})
-
-
 def _seconds_until(reset: float) -> int:
     return max(1, int(reset - time.time()) + 1)
 
 
-def _counter(name: str) -> Counter | None:
-    return current_app.extensions.get("personalizer_counters", {}).get(name)
-
-
-def _count_failure() -> None:
-    failures = _counter("authfail")
-    if failures is not None:
-        failures.hit(_client())
+def _refuse(message: str, reset: float):
+    abort(429, message=message, headers={"Retry-After": str(_seconds_until(reset))})
 
 
 def _refuse_keys_in_query() -> None:
@@ -173,86 +150,232 @@ def _check_ops_token() -> None:
 
 
 def authenticate() -> None:
-    """before_request: operations token, keys in the URL, then (POST /v1/pages) the partner."""
+    """before_request: operations token, keys in the URL, then (POST /v1/pages) the partner
+    and the rate limits."""
     _check_ops_token()
     if request.path.startswith("/v1/"):
         _refuse_keys_in_query()
     if not _is_pages():
         return
-    headers = request.headers
-    address = _client()
-    failures = _counter("authfail")
-    keyed = headers.get("Authorization") or headers.get(KEY_HEADER)
-    if failures and keyed and not failures.test(address):
-        failures.refuse("too many failed authentications from this address", address)
     _authenticate()
-    browsers = _counter("browser")
-    if browsers and key_kind() == "publishable":
-        keys = (g.partner.id, address)
-        allowed = browsers.hit(*keys)
-        reset, remaining = browsers.window(*keys)
-        g.own_limit = (remaining, reset, browsers.item.amount, not allowed)
-        if not allowed:
-            browsers.refuse("too many requests from this address for this partner", *keys)
+    limiter = _limiter()
+    if limiter is None:
+        return
+    address, partner, kind = _client(), g.partner, key_kind()
+    config = current_app.config
+    # A call with a valid key from an address over its failed-authentication budget: 429.
+    peeks = [limiter.bucket(config["AUTH_FAILURE_LIMIT"], "authfail", address)] if kind else []
+    if kind == "publishable":
+        # The per-address count comes first, on its own: a call it refuses never counts in the
+        # partner's browser bucket.
+        own = limiter.buckets(config["BROWSER_RATE_LIMIT"], "browser-address", partner.id, address)
+        first = Batch(limiter, own, peeks)
+        refusal = first.resolve()
+        if first.stats:
+            g.own_limit = min(first.stats, key=lambda s: (s[0], -s[1]))
+        if refusal:
+            _refuse(*refusal)
+        own_limit = partner.browser_rate_limit or partner.rate_limit or config["RATE_LIMIT"]
+        hits, peeks = limiter.buckets(own_limit, "partner", partner.id, "browser"), []
+    elif kind == "secret":
+        own_limit = partner.rate_limit or config["RATE_LIMIT"]
+        hits = limiter.buckets(own_limit, "partner", partner.id, "server")
+    else:
+        hits = limiter.buckets(config["RATE_LIMIT"], "addr", address)
+    batch = g.rate_batch = Batch(limiter, hits, peeks)
+    if limiter.rides and "explain" not in request.args:
+        page_cache.RIDER.set(batch)  # counted with the page read, in one round trip
+        return
+    refusal = batch.resolve()  # no page read to ride with: counted now, before any build
+    if refusal:
+        _refuse(*refusal)
 
 
 # -- the limits on POST /v1/pages ----------------------------------------------------------
 
-
-def _partner() -> Partner | None:
-    return g.get("partner")
-
-
-def _partner_id() -> str:
-    partner = _partner()
-    return partner.id if partner else "-"
-
-
-# The limiter reads every limit's value before it asks whether the limit applies, so these
-# answer for any request; the exemptions below decide which ones count.
-
-
-def _server_key() -> str:
-    return f"partner:{_partner_id()}:server"
-
-
-def _server_limit() -> str:
-    partner = _partner()
-    return (partner and partner.rate_limit) or current_app.config["RATE_LIMIT"]
+# One window of one limit, in Redis: count the call, start the window with the first call,
+# answer the count and the milliseconds the window has left. One key per script, so it runs
+# atomically on whichever node holds the key.
+HIT = """
+local n = redis.call('INCR', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
+end
+return {n, left}
+"""
+# The same window read without counting (the failed-authentication budget of a valid call).
+PEEK = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+return {n, redis.call('PTTL', KEYS[1])}
+"""
 
 
-def _browser_key() -> str:
-    return f"partner:{_partner_id()}:browser"
+@functools.lru_cache(maxsize=1024)
+def _items(limit: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(limit))
 
 
-def _browser_limit() -> str:
-    partner = _partner()
-    own = partner and (partner.browser_rate_limit or partner.rate_limit)
-    return own or current_app.config["RATE_LIMIT"]
+@dataclass(frozen=True)
+class Bucket:
+    """One fixed window: a limit item and the storage key of its count."""
+
+    item: RateLimitItem
+    key: str
+
+    @property
+    def window_ms(self) -> int:
+        return int(self.item.get_expiry() * 1000)
 
 
-def _anonymous_key() -> str:
-    return f"addr:{_client()}"
+class Batch:
+    """The counts one call makes (``hits``) and reads (``peeks``), resolved once: in the same
+    pipeline as the call's first page read (it is the cache's ``RIDER``), or on its own.
+    ``stats`` are (remaining, reset, amount, breached) of every hit, for the headers."""
+
+    def __init__(self, limiter: PageLimiter, hits: list[Bucket], peeks: list[Bucket]):
+        self.limiter, self.hits, self.peeks = limiter, hits, peeks
+        self.resolved = False
+        self.stats: list[tuple] = []
+        self.refusal: tuple[str, float] | None = None
+
+    # -- the cache's rider protocol (personalizer/cache.py) --
+
+    def add(self, pipe) -> None:
+        for bucket in self.hits:
+            pipe.eval(HIT, 1, bucket.key, bucket.window_ms)
+        for bucket in self.peeks:
+            pipe.eval(PEEK, 1, bucket.key)
+
+    def done(self, results: list) -> None:
+        refusal = self._decide(results)
+        if refusal:
+            _refuse(*refusal)
+
+    def failed(self, exc: Exception) -> None:
+        self.limiter.storage_failed(exc)
+        self.done(self.limiter.in_memory(self))
+
+    # -- on its own --
+
+    def resolve(self) -> tuple[str, float] | None:
+        """Count now, if not counted yet: the refusal (message, window end), or None."""
+        if not self.resolved:
+            self._decide(self.limiter.count(self))
+        return self.refusal
+
+    def _decide(self, results: list) -> tuple[str, float] | None:
+        self.resolved = True
+        now = time.time()
+        answers = [(int(n), now + max(0, int(left)) / 1000) for n, left in results]
+        counted, read = answers[: len(self.hits)], answers[len(self.hits) :]
+        for bucket, (n, reset) in zip(self.peeks, read, strict=True):
+            if n >= bucket.item.amount:
+                self.refusal = ("too many failed authentications from this address", reset)
+                return self.refusal  # no rate headers: the partner's count is not the reason
+        self.stats = [
+            (bucket.item.amount - n, reset, bucket.item.amount, n > bucket.item.amount)
+            for bucket, (n, reset) in zip(self.hits, counted, strict=True)
+        ]
+        breached = [
+            (b, reset)
+            for b, (n, reset) in zip(self.hits, counted, strict=True)
+            if n > b.item.amount
+        ]
+        if breached:
+            bucket, reset = max(breached, key=lambda b: b[1])
+            self.refusal = (f"too many requests: the limit is {bucket.item}", reset)
+        return self.refusal
 
 
-def _anonymous_limit() -> str:
-    return current_app.config["RATE_LIMIT"]
+class PageLimiter:
+    """Fixed-window counts for POST /v1/pages: in Redis through ``BreakerStorage`` (shared by
+    every worker), in this process's memory without Redis or while it is down. Keeps the
+    attribute names of flask-limiter's ``Limiter`` that tools read (``enabled``,
+    ``_storage``, ``_storage_dead``)."""
+
+    enabled = True
+
+    def __init__(self, storage: BreakerStorage | None, prefix: str, rides: bool = False):
+        self._storage = storage
+        self.prefix = prefix
+        self.rides = rides and storage is not None  # counts ride with the page reads
+        self.memory = MemoryStorage()
+
+    @property
+    def _storage_dead(self) -> bool:
+        """True while the counts are kept in memory because Redis failed."""
+        return self._storage is not None and self._storage.is_open
+
+    def bucket(self, limit: str, *parts: str) -> Bucket:
+        return self.buckets(limit, *parts)[0]
+
+    def buckets(self, limit: str, *parts: str) -> list[Bucket]:
+        """One bucket per item of the limit ("10/second; 500/hour" is two windows); the key
+        names the limit, so a changed limit starts a new window."""
+        name = "/".join((self.prefix, *parts))
+        return [
+            Bucket(item, f"{name}/{item.amount}/{item.multiples}/{item.GRANULARITY.name}")
+            for item in _items(limit)
+        ]
+
+    def count(self, batch: Batch) -> list:
+        """Count a batch on its own: one pipeline to Redis, or memory."""
+        storage = self._storage
+        if storage is not None and not storage.is_open:
+            try:
+                return storage.run(lambda client: _run(client, batch))
+            except Exception as exc:
+                log.warning("rate counts unavailable (%s); counting in memory", type(exc).__name__)
+        return self.in_memory(batch)
+
+    def storage_failed(self, exc: Exception) -> None:
+        log.warning("rate counts unavailable (%s); counting in memory", type(exc).__name__)
+        if self._storage is not None:
+            self._storage._open()
+
+    def in_memory(self, batch: Batch) -> list:
+        now = time.time()
+        results = []
+        for bucket in batch.hits:
+            n = self.memory.incr(bucket.key, bucket.item.get_expiry())
+            results.append((n, (self.memory.get_expiry(bucket.key) - now) * 1000))
+        for bucket in batch.peeks:
+            n = self.memory.get(bucket.key)
+            left = (self.memory.get_expiry(bucket.key) - now) * 1000 if n else 0
+            results.append((n, left))
+        return results
+
+    def failed_authentication(self, address: str) -> None:
+        """A key that is not valid: 429 when the address is over its budget, else counted."""
+        bucket = self.bucket(current_app.config["AUTH_FAILURE_LIMIT"], "authfail", address)
+        refusal = Batch(self, [], [bucket]).resolve()
+        if refusal:
+            _refuse(*refusal)
+        Batch(self, [bucket], []).resolve()
 
 
-def _exempt_unless(kind: str | None):
-    return lambda: not _is_pages() or "partner" not in g or key_kind() != kind
+def _run(client, batch: Batch) -> list:
+    if isinstance(client, RedisCluster):  # keys on different nodes: one call each
+        calls = [(HIT, b.key, b.window_ms) for b in batch.hits]
+        calls += [(PEEK, b.key) for b in batch.peeks]
+        return [client.eval(script, 1, *args) for script, *args in calls]
+    pipe = client.pipeline(transaction=False)
+    batch.add(pipe)
+    return pipe.execute()
 
 
-def rate_key() -> str:
-    """The key of the limiter's own default (unused: every limit below names its key)."""
-    return _anonymous_key()
+class _Off:
+    """``app.extensions["limiter"]`` when rate limits are off."""
+
+    enabled = False
+    _storage = None
+    _storage_dead = False
 
 
-LIMITS = (
-    (_server_limit, _server_key, "secret"),
-    (_browser_limit, _browser_key, "publishable"),
-    (_anonymous_limit, _anonymous_key, None),
-)
+def _limiter() -> PageLimiter | None:
+    return current_app.extensions.get("personalizer_limiter")
 
 
 class BreakerStorage(Storage):
@@ -313,6 +436,17 @@ class BreakerStorage(Storage):
             self._open()
             raise
 
+    def run(self, work):
+        """``work(client)`` on the Redis client underneath, through the breaker."""
+        if self.is_open:
+            self._open()
+            raise ConnectionError("rate-limit storage unavailable (breaker open)")
+        try:
+            return work(self.storage)
+        except Exception:
+            self._open()
+            raise
+
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         return self._call("incr", key, expiry, amount=amount)
 
@@ -350,48 +484,33 @@ def _storage(url: str | None, timeout: float) -> tuple[str, dict]:
 
 
 def init_app(app: Flask) -> None:
-    """One limiter per app (tests build many apps in one process), for POST /v1/pages."""
+    """The access checks and, when on, the rate limits of POST /v1/pages (one per app: tests
+    build many apps in one process)."""
     cfg = app.config
     hops = int(cfg.get("PROXY_HOPS") or 0)
     if hops:  # X-Forwarded-For/-Proto from this many trusted proxies in front (nginx: 1)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
-    # Registered before the limiter's own before_request, so it runs first.
     app.before_request(authenticate)
-    storage_uri, storage_options = _storage(cfg["REDIS_URL"], cfg["REDIS_TIMEOUT_S"])
-    limiter = Limiter(
-        key_func=rate_key,
-        app=app,
-        default_limits=[
-            Limit(limit, key_function=key, exempt_when=_exempt_unless(kind))
-            for limit, key, kind in LIMITS
-        ],
-        headers_enabled=False,  # set below from the limit that binds, Retry-After only on 429
-        strategy="fixed-window",
-        storage_uri=storage_uri,  # the limits library reads the same URL schemes as the cache
-        storage_options=storage_options,
-        key_prefix=cfg["CACHE_PREFIX"] + "ratelimit",
-        enabled=cfg["RATE_LIMIT_ENABLED"],
-        in_memory_fallback_enabled=True,
-        swallow_errors=True,
-    )
-    app.extensions["limiter"] = limiter
+    limiter = None
     if cfg["RATE_LIMIT_ENABLED"]:
-        prefix = cfg["CACHE_PREFIX"] + "ratelimit"
-        app.extensions["personalizer_counters"] = {
-            "authfail": Counter(limiter, cfg["AUTH_FAILURE_LIMIT"], prefix, "authfail"),
-            "browser": Counter(limiter, cfg["BROWSER_RATE_LIMIT"], prefix, "browser-address"),
-        }
+        storage = None
+        if cfg["REDIS_URL"]:
+            uri, options = _storage(cfg["REDIS_URL"], cfg["REDIS_TIMEOUT_S"])
+            storage = BreakerStorage(uri, **options)
+        cache = app.extensions["personalizer"].cache
+        rides = isinstance(cache, page_cache.RedisCache) and cache.rides
+        limiter = PageLimiter(storage, cfg["CACHE_PREFIX"] + "ratelimit", rides)
+        app.extensions["personalizer_limiter"] = limiter
+    # What tools read: the limiter, or an object saying limits are off.
+    app.extensions["limiter"] = limiter or _Off()
 
     @app.after_request
     def rate_headers(response: Response) -> Response:
         """X-RateLimit-* of the limit closest to running out; Retry-After only on a 429."""
         if response.status_code != 429:
             response.headers.pop("Retry-After", None)
-        limits = limiter.current_limits if limiter.enabled else []
-        try:  # (remaining, reset, amount, breached) of every limit that counted this request
-            stats = [(x.remaining, x.reset_at, x.limit.amount, x.breached) for x in limits]
-        except Exception:  # storage failed while reading the windows: no headers
-            return response
+        batch = g.get("rate_batch")
+        stats = list(batch.stats) if batch is not None else []
         if "own_limit" in g:
             stats.append(g.own_limit)
         if not stats:
@@ -422,3 +541,27 @@ def init_app(app: Flask) -> None:
         if origin and request.path.startswith("/v1/"):
             response.vary.add("Origin")
         return response
+
+    @app.after_request
+    def count_unread(response: Response) -> Response:
+        """A call whose count did not ride with a page read (it ended before one, or the
+        cache was down) is counted as it ends; over its limit, the answer is a 429.
+        Registered last, so it runs before the other after_request functions."""
+        batch = g.get("rate_batch")
+        if batch is None or batch.resolved:
+            return response
+        page_cache.RIDER.set(None)
+        refusal = batch.resolve()
+        if not refusal:
+            return response
+        message, reset = refusal
+        body = {"code": 429, "status": "Too Many Requests", "message": message}
+        refused = current_app.response_class(
+            json.dumps(body), status=429, mimetype="application/json"
+        )
+        refused.headers["Retry-After"] = str(_seconds_until(reset))
+        return refused
+
+    @app.teardown_request
+    def no_rider(_exc=None) -> None:
+        page_cache.RIDER.set(None)

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from contextvars import ContextVar
 
 import redis
 from redis.backoff import NoBackoff
@@ -25,6 +26,13 @@ from redis.sentinel import Sentinel
 log = logging.getLogger(__name__)
 
 BYPASS = object()
+
+# Work that may ride in the same Redis round trip as the next page read of this request: the
+# rate limiter's counts (personalizer/access.py). An object with ``add(pipeline)`` (queue its
+# commands), ``done(results)`` (their answers; may raise, e.g. a 429) and ``failed(exc)``
+# (Redis did not answer: count elsewhere). Taken by the first ``RedisCache.get`` of the
+# request, so it rides at most once.
+RIDER: ContextVar = ContextVar("personalizer_cache_rider", default=None)
 
 
 class LocalCache:
@@ -86,6 +94,8 @@ class RedisCache:
         self.trip_after, self.cooldown, self.clock = trip_after, cooldown, clock
         self._errors = 0
         self._open_until = 0.0
+        # A rider needs one pipeline to one server: not on a cluster, whose keys live apart.
+        self.rides = not isinstance(client, RedisCluster)
 
     @classmethod
     def from_url(cls, url: str, prefix: str, ttl: int, timeout: float = 0.25) -> RedisCache:
@@ -130,6 +140,9 @@ class RedisCache:
     def get(self, key: str):
         if not self._available():
             return BYPASS
+        rider = RIDER.get() if self.rides else None
+        if rider is not None:
+            return self._get_with(rider, key)
         try:
             value = self.client.get(self.prefix + key)
         except (redis.RedisError, OSError) as exc:
@@ -137,6 +150,22 @@ class RedisCache:
             return BYPASS
         self._ok()
         return value
+
+    def _get_with(self, rider, key: str):
+        """The page read and the rider's commands in one pipeline: one round trip."""
+        RIDER.set(None)
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            rider.add(pipe)
+            pipe.get(self.prefix + key)
+            results = pipe.execute()
+        except (redis.RedisError, OSError) as exc:
+            self._failed(exc)
+            rider.failed(exc)
+            return BYPASS
+        self._ok()
+        rider.done(results[:-1])  # may raise (a 429): after the cache's own bookkeeping
+        return results[-1]
 
     def set(self, key: str, value: bytes) -> None:
         if not self._available():

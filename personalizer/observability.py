@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import time
-import uuid
 
 from flask import Flask, Response, g, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
@@ -97,11 +96,17 @@ class JsonFormatter(logging.Formatter):
 def init_app(app: Flask, metrics: Metrics) -> None:
     app.extensions["metrics"] = metrics
 
+    # The metric children of each label set, looked up once per worker (labels are bounded,
+    # so these stay small): a request then only adds to them.
+    counted: dict[tuple, object] = {}
+    timed: dict[str, object] = {}
+    cached: dict[str, object] = {}
+
     @app.before_request
     def start():
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
         g.started = time.perf_counter()
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if REQUEST_ID.match(incoming) else os.urandom(16).hex()
 
     @app.after_request
     def finish(response: Response):
@@ -113,13 +118,22 @@ def init_app(app: Flask, metrics: Metrics) -> None:
             csp = HTML_CSP if response.mimetype == "text/html" else API_CSP
             response.headers.setdefault("Content-Security-Policy", csp)
         route = request.url_rule.rule if request.url_rule else "unmatched"
-        metrics.requests.labels(
-            route, method_label(request.method), status_label(response.status_code)
-        ).inc()
+        labels = (route, method_label(request.method), status_label(response.status_code))
+        counter = counted.get(labels)
+        if counter is None:
+            counter = counted[labels] = metrics.requests.labels(*labels)
+        counter.inc()
         if "started" in g:
-            metrics.latency.labels(route).observe(time.perf_counter() - g.started)
-        if response.headers.get("X-Cache") in CACHE_RESULTS:
-            metrics.cache.labels(response.headers["X-Cache"]).inc()
+            histogram = timed.get(route)
+            if histogram is None:
+                histogram = timed[route] = metrics.latency.labels(route)
+            histogram.observe(time.perf_counter() - g.started)
+        result = response.headers.get("X-Cache")
+        if result in CACHE_RESULTS:
+            child = cached.get(result)
+            if child is None:
+                child = cached[result] = metrics.cache.labels(result)
+            child.inc()
         return response
 
     @app.get("/metrics")

@@ -8,6 +8,7 @@ only as SHA-256 hashes and compared in constant time. A partner calls server to 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -101,10 +102,10 @@ class Partner:
     policy: dict = field(hash=False)
     browser_rate_limit: str | None = None
 
-    @property
+    @functools.cached_property
     def key_part(self) -> str:
         """What of the partner goes into the decision key: its id and a hash of its policy,
-        so editing a partner's policy changes its pages."""
+        so editing a partner's policy changes its pages. Worked out once per partner."""
         digest = hashlib.sha256(repr(sorted(self.policy.items())).encode()).hexdigest()[:12]
         return f"{self.id}:{digest}"
 
@@ -126,9 +127,14 @@ def new_key(kind: str) -> tuple[str, str]:
 
 
 class Registry:
+    # Keys found valid, per worker: a known key skips the hash and the comparisons. Only valid
+    # keys are kept (a guess is never stored), at most this many (then it starts again).
+    KNOWN_KEYS = 4096
+
     def __init__(self, partners: list[Partner]):
         self.partners = partners
         self.origins = frozenset(o for p in partners for o in p.origins)
+        self._known: dict[tuple[str, str], Partner] = {}
 
     @classmethod
     def load(cls, path: str | Path | None) -> Registry:
@@ -160,13 +166,23 @@ class Registry:
         return cls(partners)
 
     def _match(self, key: str, attribute: str) -> Partner | None:
-        """Compare against every partner in constant time per comparison."""
+        """The partner whose stored hash this key has: the first time, hashed and compared
+        against every partner in constant time per comparison; afterwards from the map of
+        keys known valid (a dict lookup by the key itself, salted per process by Python's
+        string hashing, so its time tells nothing about any stored key)."""
+        known = self._known.get((attribute, key))
+        if known is not None:
+            return known
         given = hash_key(key)
         found = None
         for partner in self.partners:
             stored = getattr(partner, attribute)
             if stored and hmac.compare_digest(given, stored):
                 found = partner
+        if found is not None:
+            if len(self._known) >= self.KNOWN_KEYS:
+                self._known.clear()
+            self._known[(attribute, key)] = found
         return found
 
     def authenticate(
