@@ -136,7 +136,8 @@ def personalizer_candidates(features, catalog, level):
 
 @hookimpl
 def personalizer_arrange(blocks, features):
-    """The advice this follow-up needs first (the engine keeps the level's alert above it)."""
+    """The advice this follow-up needs first (the engine keeps the level's alert above it).
+    The built-in sections' ids are their topics."""
     topics = [topic for topic, _ in _advice(features)]
     if not topics:
         return None
