@@ -229,14 +229,7 @@ def minutes(entries) -> int:
     return sum(e.daily_minutes for e in entries)
 
 
-@pytest.fixture(scope="module")
-def exercise_catalog(catalog):
-    return catalog
-
-
-def test_progression_properties(exercise_catalog):
-    catalog = exercise_catalog
-
+def test_progression_properties(catalog):
     @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
     @given(rankings(catalog), BUDGETS, st.integers(0, 5))
     def monotone(ranked, budget, stage):
@@ -259,9 +252,7 @@ def test_progression_properties(exercise_catalog):
     monotone()
 
 
-def test_flare_up_and_too_hard_properties(exercise_catalog):
-    catalog = exercise_catalog
-
+def test_flare_up_and_too_hard_properties(catalog):
     @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
     @given(rankings(catalog), BUDGETS, st.integers(0, 6), follow_ups)
     def never_heavier(ranked, budget, last_stage, follow):
