@@ -376,3 +376,41 @@ def test_the_visitor_id_reaches_no_log_line_and_no_assignment(caplog):
     assert any(found) and not all(found)  # some in, some out of the 50 % coverage
     text = caplog.text + repr(found)
     assert "private-visitor" not in text
+
+
+PLAIN_SHAPES = [
+    rule(),
+    rule(weights=[0.1, 0.9], coverage=0.4),
+    rule(seed=None, coverage=0),
+    rule(ranges=[[0.99, 1.0], [0.0, 0.99]], coverage=0.01, weights=[0.99, 0.01]),
+    rule(ranges=[[0, 0.1], [0.9, 1.0]]),
+    rule(variations=[{}, {}, {}], weights=[0.2, 0.3, 0.5], coverage=0.2),
+    rule(hashVersion=1),
+    rule(hashVersion=99),
+    rule(key=None, meta=[{"key": "0"}, {"key": "1"}]),
+    {"variations": [{}, {}]},
+]
+
+
+@pytest.mark.parametrize("shape", PLAIN_SHAPES, ids=lambda s: str(s)[:60])
+def test_the_plain_path_assigns_as_the_sdk_evaluation_does(shape):
+    """Plain splits skip the SDK's evaluation machinery and call its hash and bucket functions
+    directly; for 5,000 visitors each, both give the same assignments."""
+    shape = {k: v for k, v in shape.items() if v is not None}
+    body = payload(shape)
+    fast, full = Experiments(body), Experiments(body, fast=False)
+    assert fast._plain and not full._plain
+    rng = random.Random(11)
+    for _ in range(5000):
+        visitor = "".join(rng.choices("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456789_-", k=22))
+        assert fast.assign(visitor) == full.assign(visitor), visitor
+
+
+def test_rules_with_conditions_or_namespaces_take_the_full_evaluation():
+    for shape in (
+        rule(condition={"channel": "web"}),
+        rule(namespace=["ns", 0, 0.5]),
+        rule(filters=[{"seed": "s", "ranges": [[0, 0.5]]}]),
+        rule(meta=[{}, {"passthrough": True}]),
+    ):
+        assert not Experiments(payload(shape))._plain
