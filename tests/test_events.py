@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import pytest
 
 from personalizer import cli, create_app
-from personalizer.events import MemoryEventStore, tally, visitor_hash
+from personalizer.events import MemoryEventStore, parse_entry, tally, visitor_hash
 from tests.conftest import base_config
 from tests.redis_tools import Proxy
 
@@ -114,9 +114,14 @@ def test_a_batch_is_stored_with_the_visitor_only_as_a_keyed_hash(
     stream = redis_prefix + "events:exp:sim"
     entries = redis_client.xrange(stream)
     assert len(entries) == 2
-    fields = entries[1][1]
-    assert fields[b"visitor"] == visitor_hash(SECRET.encode(), visitor).encode()
-    assert fields[b"event"] == b"cta_click" and fields[b"block_id"] == b"posture-assessment"
+    fields = parse_entry(entries[1][1][b"e"].decode())
+    assert fields == {
+        "visitor": visitor_hash(SECRET.encode(), visitor),
+        "event": "cta_click",
+        "variation": "1",
+        "page_id": "3f1c0a9b7d2e4c6f8a1b3c5d",
+        "block_id": "posture-assessment",
+    }
     assert redis_client.xlen(redis_prefix + "events:none") == 1
     assert 0 < redis_client.ttl(stream) <= 90 * 86400
     stored = b" ".join(_everything_stored(redis_client, redis_prefix))
@@ -128,7 +133,7 @@ def test_at_is_kept_as_given_in_epoch_milliseconds(client, redis_client, redis_p
     at = int(time.time() * 1000) - 60_000
     assert post(client, event(at=at)).status_code == 202
     ((_id, fields),) = redis_client.xrange(redis_prefix + "events:none")
-    assert int(fields[b"at"]) == at
+    assert int(parse_entry(fields[b"e"].decode())["at"]) == at
 
 
 @pytest.mark.parametrize(
