@@ -42,6 +42,8 @@ format: install
 
 bench: install
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	# py-spy (PyPI) profiles a worker under load for docs/performance.md; the bench runs without it.
+	test -x $(VENV)/bin/py-spy || $(PY) -m pip install --quiet py-spy || true
 	cd bench && ../$(PY) bench.py
 
 # CI's quick run of the benchmark and the soak: seconds, never asserting timings.

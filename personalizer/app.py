@@ -72,10 +72,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(embed)
     docs_ui.init_app(app)
     app.register_blueprint(media.bp)
-    if app.config["BENCH_ENDPOINTS"]:
-        from personalizer.floor import bp as floor
-
-        app.register_blueprint(floor)
     return app
 
 

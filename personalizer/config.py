@@ -214,7 +214,6 @@ SETTINGS = (
     Setting("RATE_LIMIT_ENABLED", True, boolean),
     Setting("BROWSER_RATE_LIMIT", "30 per minute", rate_limit_string, text=True),
     Setting("AUTH_FAILURE_LIMIT", "10 per minute", rate_limit_string, text=True),
-    Setting("BENCH_ENDPOINTS", False, boolean),
     # Absolute links on pages: the service's own public address (pictures) and the address
     # of our site, which the calls to action written as paths ("/find-a-clinician") lead to.
     Setting("PUBLIC_URL", "http://127.0.0.1:8000", base_url, text=True),
@@ -278,8 +277,6 @@ def _relations(values: Mapping, problems: list[str]) -> None:
         problems.append(
             "PERSONALIZER_EXPERIMENTS_API_HOST needs PERSONALIZER_EXPERIMENTS_CLIENT_KEY"
         )
-    if values["BENCH_ENDPOINTS"] and not values["REDIS_URL"]:
-        problems.append("BENCH_ENDPOINTS needs REDIS_URL (the floor endpoint reads Redis)")
 
 
 def load(environ: Mapping[str, str] | None = None, overrides: Mapping | None = None) -> dict:
