@@ -248,7 +248,13 @@ class Engine:
         level_alert = self._level_alert(level, triage_entries, policy, lang)
         warning_signs = self._warning_signs(policy, failsafe, lang)
         minutes = own.get("minutes", 15)
-        chosen = routine.fill(ranked("exercise"), minutes)
+        # A follow-up's coarse features (plugins/progression.py) set how far the doses grow.
+        progress = {
+            "stage": own.get("stage", 0),
+            "flare_up": bool(own.get("flare_up")),
+            "hold_walking": bool(own.get("circulation_clue")),
+        }
+        chosen = routine.fill(ranked("exercise"), minutes, **progress)
         exercises = []
         if rules.exercises:
             for entry in chosen:
@@ -496,6 +502,7 @@ class Engine:
             cautions=list(item.cautions),
             ease_off=item.step_down,
             progression=item.progression,
+            variant=bool(getattr(entry, "variant", False)),
             media=[item.picture.as_media(self.public_url)] if item.picture else [],
         )
         return block

@@ -187,12 +187,10 @@ def fill(
     return progress(chosen, budget_min, stage, flare_up, hold_walking)
 
 
-def left_out(
-    ranked: list[tuple[Item, float]], budget_min: int, stage: int = 0, flare_up: bool = False
-) -> list[dict]:
+def left_out(ranked: list[tuple[Item, float]], budget_min: int) -> list[dict]:
     """The exercises ``fill`` did not take, best first, each with what pushed it out:
     ``[{"id", "score", "reason"}]``, for ``?explain=1``. The choice does not depend on the
-    stage or a flare-up, so neither changes this list."""
+    stage or a flare-up (only the doses do), so neither is asked for."""
     return _choose(ranked, budget_min)[1]
 
 

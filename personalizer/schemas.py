@@ -257,6 +257,7 @@ class BlockSchema(ma.Schema):
     cautions = _out(fields.List, "Exercises: take care.", cls_or_instance=fields.String())
     ease_off = _out(fields.String, "Exercises: when to do less or stop.")
     progression = _out(fields.String, "Exercises: what to do when it feels easy.")
+    variant = _out(fields.Boolean, "Exercises: this week, do the harder version (progression).")
     media = _out(fields.List, "Exercises: pictures.", cls_or_instance=fields.Nested(MediaSchema))
     href = _out(fields.String, "Calls to action: absolute link.")
     commercial = _out(fields.Boolean, "Calls to action: a paid offer.")
@@ -279,6 +280,7 @@ class TriageSchema(ma.Schema):
 class RoutineItemSchema(DoseSchema):
     id = _out(fields.String, "Exercise id (its block on the page).", required=True)
     title = _out(fields.String, "Exercise title.")
+    variant = _out(fields.Boolean, "Do the harder version this week.")
 
 
 class RoutineDaySchema(ma.Schema):

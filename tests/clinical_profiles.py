@@ -141,6 +141,20 @@ ARCHETYPES: dict[str, Archetype] = {
         says=("bending forward eases your legs",),
         says_none=("your symptoms in one leg",),
     ),
+    "classic-flare-up-on-follow-up": A(
+        {
+            **profile(align=MILD_ANTERIOR),
+            "follow_up": {
+                "weeks_on_routine": 4,
+                "routine_felt": "about_right",
+                "flare_up": True,
+                "stage": 2,
+            },
+        },
+        "a flare-up since last week: the flare-up advice first, a lighter routine, no new work",
+        sections_first="flare-ups",
+        routine_none=EXTENSION,
+    ),
     "classic-not-measured": A(
         profile(),
         "no measurement: offered a first assessment, routine from symptoms alone",
