@@ -9,9 +9,11 @@ pages) and ``GET /v1/experiments/<key>`` (the report; an operations endpoint, be
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import marshmallow as ma
+import redis
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -165,57 +167,81 @@ def _running(events: list[dict], experiments: Experiments) -> dict:
 
 class EventLimiter:
     """Fixed windows for POST /v1/events, with the limits of POST /v1/pages but buckets of
-    their own (so events never use up a page budget): in Redis when it is set, shared by every
-    worker, and in this process's memory while Redis fails (one try within the timeout, then
-    memory for ``COOLDOWN_S``), as the page limits do."""
+    their own (so events never use up a page budget): in Redis when it is set (the event
+    store's client, so every URL scheme of REDIS_URL works), shared by every worker, and in
+    this process's memory while Redis fails (one try within the timeout, then memory for
+    ``COOLDOWN_S``), as the page limits do. A window starts with its first call and lasts the
+    limit's period; every call in it counts."""
 
     COOLDOWN_S = 2.0
+    MEMORY_KEYS = 10_000
 
-    def __init__(self, url: str | None, prefix: str, timeout: float):
-        from limits.storage import MemoryStorage, storage_from_string
-        from limits.strategies import FixedWindowRateLimiter
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
-        self.namespace = prefix + "ratelimit:events"
-        self.memory = FixedWindowRateLimiter(MemoryStorage())
-        self.shared = None
-        if url:
-            storage = storage_from_string(
-                url,
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-                retry=Retry(NoBackoff(), 0),
-            )
-            self.shared = FixedWindowRateLimiter(storage)
+    def __init__(self, client, prefix: str):
+        self.client = client
+        self.prefix = prefix + "ratelimit:events:"
+        self._memory: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
         self._open_until = 0.0
-        self._items: dict[str, object] = {}
+        self._items: dict[str, list] = {}
 
-    def _item(self, limit: str):
+    def _windows(self, limit: str) -> list[tuple[int, float]]:
+        """(amount, seconds) of every part of the limit ("10/second; 500/hour" is two)."""
         from limits import parse_many
 
-        item = self._items.get(limit)
-        if item is None:  # the strictest part of "10/second; 500/hour" decides alone here
-            item = self._items[limit] = min(
-                parse_many(limit), key=lambda i: i.amount / i.get_expiry()
-            )
-        return item
+        if limit not in self._items:
+            self._items[limit] = [(i.amount, float(i.get_expiry())) for i in parse_many(limit)]
+        return self._items[limit]
 
-    def hit(self, limit: str, *keys: str) -> tuple[bool, float, int, int]:
-        """(allowed, window end in epoch seconds, calls left, amount)."""
-        item = self._item(limit)
-        limiter = self.memory
-        if self.shared is not None and self._open_until <= time.monotonic():
-            limiter = self.shared
-        try:
-            allowed = limiter.hit(item, self.namespace, *keys)
-            reset, remaining = limiter.get_window_stats(item, self.namespace, *keys)
-        except Exception as exc:  # Redis down or hung: count here until it is back
-            log.warning("event rate limit storage unavailable (%s)", type(exc).__name__)
-            self._open_until = time.monotonic() + self.COOLDOWN_S
-            allowed = self.memory.hit(item, self.namespace, *keys)
-            reset, remaining = self.memory.get_window_stats(item, self.namespace, *keys)
-        return allowed, reset, remaining, item.amount
+    def _shared(self, keys: list[str], windows) -> list[tuple[int, float]]:
+        pipe = self.client.pipeline(transaction=False)
+        for key, (_amount, seconds) in zip(keys, windows, strict=True):
+            pipe.set(key, 0, nx=True, px=int(seconds * 1000))
+            pipe.incr(key)
+            pipe.pttl(key)
+        answers = pipe.execute()
+        now, counts = time.time(), []
+        for i, (key, (_amount, seconds)) in enumerate(zip(keys, windows, strict=True)):
+            count, left = answers[3 * i + 1], answers[3 * i + 2]
+            if left < 0:  # expired between SET and INCR: give the new window its period
+                self.client.pexpire(key, int(seconds * 1000))
+                left = int(seconds * 1000)
+            counts.append((count, now + left / 1000))
+        return counts
+
+    def _local(self, keys: list[str], windows) -> list[tuple[int, float]]:
+        now, counts = time.time(), []
+        with self._lock:
+            if len(self._memory) > self.MEMORY_KEYS:
+                self._memory = {k: v for k, v in self._memory.items() if v[1] > now}
+            for key, (_amount, seconds) in zip(keys, windows, strict=True):
+                count, reset = self._memory.get(key, (0, 0.0))
+                if reset <= now:
+                    count, reset = 0, now + seconds
+                self._memory[key] = (count + 1, reset)
+                counts.append((count + 1, reset))
+        return counts
+
+    def hit(self, limit: str, *parts: str) -> tuple[bool, float, int, int]:
+        """Count a call; (allowed, end of the window closest to running out, calls it has
+        left, its amount)."""
+        windows = self._windows(limit)
+        name = self.prefix + "/".join(parts)
+        keys = [f"{name}:{amount}/{int(seconds)}" for amount, seconds in windows]
+        counts = None
+        if self.client is not None and self._open_until <= time.monotonic():
+            try:
+                counts = self._shared(keys, windows)
+            except (redis.RedisError, OSError) as exc:
+                log.warning("event rate limit storage unavailable (%s)", type(exc).__name__)
+                self._open_until = time.monotonic() + self.COOLDOWN_S
+        if counts is None:
+            counts = self._local(keys, windows)
+        rows = [
+            (amount - count, reset, amount, count > amount)
+            for (amount, _s), (count, reset) in zip(windows, counts, strict=True)
+        ]
+        left, reset, amount, _ = min(rows, key=lambda r: (not r[3], r[0]))
+        return not any(r[3] for r in rows), reset, left, amount
 
 
 def _rate_limit() -> dict:
@@ -387,13 +413,14 @@ def init_service(app, known_plugins=None, catalog=None) -> None:
     """The experiments (checked: a broken payload stops start-up) and the event store."""
     cfg = app.config
     experiments = Experiments.from_settings(cfg, known_plugins=known_plugins, catalog=catalog)
+    store = store_from_settings(cfg)
     if cfg["REDIS_URL"] and cfg["EVENTS_KEY_SECRET"] == config.DEV_EVENTS_SECRET:
         log.warning("EVENTS_KEY_SECRET is the development default; set a secret")
     app.extensions[EXTENSION] = {
         "experiments": experiments,
-        "store": store_from_settings(cfg),
+        "store": store,
         "secret": str(cfg["EVENTS_KEY_SECRET"]).encode(),
-        "limiter": EventLimiter(cfg["REDIS_URL"], cfg["CACHE_PREFIX"], cfg["REDIS_TIMEOUT_S"]),
+        "limiter": EventLimiter(getattr(store, "client", None), cfg["CACHE_PREFIX"]),
     }
 
 

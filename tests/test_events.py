@@ -340,6 +340,37 @@ def test_events_are_rate_limited_like_pages(redis_url, redis_prefix, experiments
     assert client.post("/v1/pages", json={}).status_code == 200
 
 
+def test_event_limits_count_in_memory_while_redis_is_down(redis_prefix, experiments_file):
+    app = _app(
+        experiments_file,
+        REDIS_URL="redis://127.0.0.1:9/0",
+        CACHE_PREFIX=redis_prefix,
+        RATE_LIMIT_ENABLED=True,
+        RATE_LIMIT="2 per minute; 100 per hour",
+    )
+    client = app.test_client()
+    statuses = [post(client, event()).status_code for _ in range(3)]
+    assert statuses == [503, 503, 429]  # counted although nothing could be stored
+
+
+def test_every_part_of_a_limit_counts(redis_url, redis_prefix, experiments_file, redis_client):
+    app = _app(
+        experiments_file,
+        REDIS_URL=redis_url,
+        CACHE_PREFIX=redis_prefix,
+        RATE_LIMIT_ENABLED=True,
+        RATE_LIMIT="100 per minute; 2 per hour",
+    )
+    client = app.test_client()
+    first = post(client, event())
+    assert first.status_code == 202
+    assert first.headers["X-RateLimit-Limit"] == "2"
+    assert first.headers["X-RateLimit-Remaining"] == "1"
+    assert [post(client, event()).status_code for _ in range(2)] == [202, 429]
+    keys = list(redis_client.scan_iter(match=redis_prefix + "ratelimit:events:*"))
+    assert len(keys) == 2 and all(redis_client.pttl(k) > 0 for k in keys)
+
+
 def test_a_wrong_partner_key_is_refused_like_pages(client):
     response = post(client, event(), headers={"Authorization": "Bearer sk_nosuchkey"})
     assert response.status_code == 401 and "WWW-Authenticate" in response.headers
