@@ -495,6 +495,61 @@ class Experiments:
         return None if raw is None else orjson.loads(raw)
 
 
+# -- helpers for the engine -------------------------------------------------------------------
+
+
+def without_visitor(profile: dict) -> tuple[dict, str | None]:
+    """The profile without ``context.visitor_id`` (a shallow copy: the original is not
+    touched), and the visitor id. Plugins, features, the decision key and every cached value
+    get the first; only ``Experiments.assign`` ever gets the second."""
+    context = profile.get("context")
+    if not isinstance(context, dict) or "visitor_id" not in context:
+        return profile, None
+    context = dict(context)
+    visitor = context.pop("visitor_id")
+    return {**profile, "context": context}, visitor
+
+
+def decision_part(assignments: Iterable[Assignment]) -> list[list]:
+    """What the decision key holds of the experiments: ``[[key, variation], ...]`` in key
+    order (the same for everyone in those variations; never the visitor id)."""
+    return sorted([a.key, a.variation] for a in assignments)
+
+
+def page_entries(assignments: Iterable[Assignment]) -> list[dict]:
+    """The page's ``experiments`` list: ``[{key, variation, value}]`` in key order."""
+    return [
+        {"key": a.key, "variation": a.variation, "value": a.value}
+        for a in sorted(assignments, key=lambda a: a.key)
+    ]
+
+
+def merge_effects(assignments: Iterable[Assignment]) -> dict:
+    """The effects of every variation a visitor is in, as one value, resolved the cautious
+    way when experiments overlap: a plugin any of them disables stays disabled (an
+    ``enable_plugins`` of another does not bring it back), weights of one plugin multiply,
+    and when two experiments replace the same item the first by key decides.
+
+    ``{"disable_plugins": set, "enable_plugins": set, "weights": {plugin: factor},
+    "offers": {content_id: content_id}}``"""
+    disable, enable, weights, offers = set(), set(), {}, {}
+    for assignment in sorted(assignments, key=lambda a: a.key):
+        value = assignment.value
+        disable.update(value.get("disable_plugins", ()))
+        enable.update(value.get("enable_plugins", ()))
+        for plugin, factor in value.get("weights", {}).items():
+            weights[plugin] = weights.get(plugin, 1.0) * factor
+        offer = value.get("offer")
+        if offer:
+            offers.setdefault(offer["replace"], offer["with"])
+    return {
+        "disable_plugins": disable,
+        "enable_plugins": enable - disable,
+        "weights": weights,
+        "offers": offers,
+    }
+
+
 def _short(exc: Exception) -> str:
     text = str(exc)
     return text if len(text) <= 300 else text[:300] + "..."

@@ -414,3 +414,52 @@ def test_rules_with_conditions_or_namespaces_take_the_full_evaluation():
         rule(meta=[{}, {"passthrough": True}]),
     ):
         assert not Experiments(payload(shape))._plain
+
+
+# -- helpers for the engine ---------------------------------------------------------------
+
+
+def test_without_visitor_leaves_the_profile_untouched():
+    from personalizer.experiments import without_visitor
+
+    profile = {"context": {"channel": "web", "visitor_id": "v-1"}, "red_flags": []}
+    stripped, visitor = without_visitor(profile)
+    assert visitor == "v-1" and stripped == {"context": {"channel": "web"}, "red_flags": []}
+    assert profile["context"]["visitor_id"] == "v-1"
+    assert without_visitor({"red_flags": []}) == ({"red_flags": []}, None)
+
+
+def test_decision_part_and_page_entries_hold_no_visitor():
+    from personalizer.experiments import decision_part, page_entries
+
+    found = [Assignment("b", 1, {"weights": {"education": 2}}), Assignment("a", 0, {})]
+    assert decision_part(found) == [["a", 0], ["b", 1]]
+    assert page_entries(found) == [
+        {"key": "a", "variation": 0, "value": {}},
+        {"key": "b", "variation": 1, "value": {"weights": {"education": 2}}},
+    ]
+
+
+def test_overlapping_effects_resolve_cautiously():
+    from personalizer.experiments import merge_effects
+
+    merged = merge_effects(
+        [
+            Assignment("b", 1, {"enable_plugins": ["hello", "education"], "weights": {"x": 2}}),
+            Assignment("a", 1, {"disable_plugins": ["education"], "weights": {"x": 1.5}}),
+            Assignment("c", 1, {"offer": {"replace": "p", "with": "q"}}),
+            Assignment("d", 1, {"offer": {"replace": "p", "with": "r"}}),
+        ]
+    )
+    assert merged == {
+        "disable_plugins": {"education"},
+        "enable_plugins": {"hello"},
+        "weights": {"x": 3.0},
+        "offers": {"p": "q"},
+    }
+    assert merge_effects([]) == {
+        "disable_plugins": set(),
+        "enable_plugins": set(),
+        "weights": {},
+        "offers": {},
+    }
