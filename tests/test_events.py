@@ -507,3 +507,22 @@ def test_visitor_ids_stay_out_of_redis_after_everything(client, redis_client, re
     client.get("/v1/experiments/sim")
     stored = b" ".join(_everything_stored(redis_client, redis_prefix))
     assert stored and not any(v.encode() in stored for v in visitors)
+
+
+def test_events_older_than_the_retention_are_not_counted(
+    redis_url, redis_prefix, experiments_file, redis_client
+):
+    app = _app(
+        experiments_file, REDIS_URL=redis_url, CACHE_PREFIX=redis_prefix, EVENTS_RETENTION_DAYS=1
+    )
+    client = app.test_client()
+    stream = redis_prefix + "events:exp:sim"
+    old = int((time.time() - 2 * 86400) * 1000)
+    for i in range(300):  # two days old: beyond the one-day window
+        redis_client.xadd(stream, {"e": f"{'f' * 31}{i % 10}|view|0|p||"}, id=f"{old}-{i}")
+    assert post(client, event(experiment="sim", variation=1)).status_code == 202
+    report = client.get("/v1/experiments/sim").json
+    assert [v["visitors"] for v in report["variations"]] == [0, 1]
+    assert 0 < redis_client.ttl(stream) <= 86400
+    # trimmed by the first write (MINID ~ drops whole nodes, so most of them)
+    assert redis_client.xlen(stream) < 300
