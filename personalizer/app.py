@@ -144,7 +144,11 @@ def init_service(app: Flask, metrics: observability.Metrics) -> None:
     kinds = {item.id: item.kind for item in catalog.items.values()}
     experiments_api.init_service(app, known_plugins=host.infos, catalog=kinds)
     app.extensions["personalizer"] = PageService(
-        engine, cache, partners, build_wait_ms=cfg["BUILD_WAIT_MS"]
+        engine,
+        cache,
+        partners,
+        build_wait_ms=cfg["BUILD_WAIT_MS"],
+        experiments=app.extensions[experiments_api.EXTENSION]["experiments"],
     )
 
 

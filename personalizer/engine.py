@@ -25,6 +25,7 @@ import orjson
 from personalizer import dose as dose_words
 from personalizer import routine, safety
 from personalizer.content import BUILT_IN, Catalog, ContentError
+from personalizer.experiments import Assignment, merge_effects
 from personalizer.frozen import thaw
 from personalizer.hookcalls import CallLog, HookRunner, PerPlugin
 from personalizer.vocabulary import ALERT_FOR_LEVEL, ALERT_LABELS, WARNING_SIGNS_ALERT
@@ -39,6 +40,7 @@ CORE_FEATURES = (
     "avoid",
     "cancer_deficit",
     "quarantined",
+    "experiments",
 )
 # A number a phone can dial: digits, spaces, dashes, an optional leading +.
 DIALABLE = re.compile(r"\+?[0-9][0-9 -]{0,18}[0-9]|[0-9]")
@@ -164,9 +166,16 @@ class Engine:
 
     # -- features and key --------------------------------------------------------------
 
-    def features(self, profile: dict, calls: CallLog, partner: str | None = None) -> dict:
+    def features(
+        self,
+        profile: dict,
+        calls: CallLog,
+        partner: str | None = None,
+        experiments: list[dict] | None = None,
+    ) -> dict:
         """Merge every plugin's features, set the core ones the engine owns, and keep only
-        those the decision hooks read (see PluginHost.feature_reads)."""
+        those the decision hooks read (see PluginHost.feature_reads). ``experiments``: the
+        variations this visitor is in (``[{key, variation, value}]``), part of the key."""
         own = thaw(profile)
         merged: dict = {}
         answers = self.runner.call("personalizer_features", {"profile": own}, calls)
@@ -178,8 +187,10 @@ class Engine:
         for name in CORE_FEATURES:
             merged.pop(name, None)
         context = own.get("context", {})
+        if experiments:
+            merged["experiments"] = thaw(experiments)
         merged.update(
-            red_flags=sorted(set(own.get("red_flags", [])) | set(safety.derived_flags(own))),
+            red_flags=sorted(safety.reported_flags(own)),
             channel=context.get("channel", "web"),
             locale=context.get("locale", "en"),
             minutes=context.get("minutes_per_day", 15) // 5 * 5,
@@ -216,10 +227,11 @@ class Engine:
         deadline = time.monotonic() + self.deadline_s
         catalog = self.catalog
         own = thaw(features)  # the engine's copy; plugins get fresh frozen ones per call
+        effects = self._effects(own)
 
         level, triage_entries, triage_ran, overridden = self._triage(own, calls, deadline)
         failsafe = not triage_ran
-        scores, reasons, candidates_trace = self._candidates(own, level, calls, deadline)
+        scores, reasons, candidates_trace = self._candidates(own, level, calls, deadline, effects)
         vetoed, veto_trace = self._exclusions(own, calls, deadline)
         # Without the features or the vetoes of every plugin, we cannot be sure which
         # exercises suit this person: only those with no contraindication stay.
@@ -279,7 +291,7 @@ class Engine:
             ctas = []
         blocks += exercises + [warning_signs] + sections + ctas[: self.max_ctas]
 
-        blocks, arrange_trace = self._arrange(blocks, own, level, calls, deadline)
+        blocks, arrange_trace = self._arrange(blocks, own, level, calls, deadline, effects)
         blocks, changes = safety.enforce(blocks, rules, set(vetoed), warning_signs)
         changes = held_back + changes
         shown = {b["id"] for b in blocks if b["kind"] == "exercise"}
@@ -296,6 +308,7 @@ class Engine:
                 "flags": sorted({e["flag"] for e in triage_entries}),
             },
             "blocks": [{k: v for k, v in b.items() if k != "score"} for b in blocks],
+            "experiments": own.get("experiments", []),
             "routine": {
                 "minutes": sum(entry.daily_minutes for entry in entries),
                 "items": [self._routine_item(entry) for entry in entries],
@@ -439,7 +452,24 @@ class Engine:
                 )
         return actions
 
-    def _candidates(self, features, level, calls, deadline):
+    def _effects(self, features) -> dict:
+        """What the variations this page is part of change (docs/experiments.md): plugins
+        left out, plugin weights, offers swapped. Plugins that carry safety (triage, features,
+        exclusions) are never left out, and nothing here reaches levels, alerts, vetoes or the
+        warning signs: the contract is enforced after it."""
+        entries = features.get("experiments") or []
+        merged = merge_effects(
+            Assignment(e["key"], e["variation"], e["value"] or {}) for e in entries
+        )
+        protected = {
+            name
+            for hook in ("personalizer_triage", "personalizer_features", "personalizer_exclusions")
+            for name, _impl in self.host.impls(hook)
+        }
+        merged["skip"] = frozenset(merged["disable_plugins"] - protected)
+        return merged
+
+    def _candidates(self, features, level, calls, deadline, effects):
         scores: dict[str, float] = {}
         reasons: dict[str, list] = {}
         trace = []
@@ -449,10 +479,14 @@ class Engine:
             calls,
             deadline,
             context={"catalog": self.catalog},
+            skip=effects["skip"],
         ):
+            weight = effects["weights"].get(plugin, 1.0)
             for pick in picks:
-                scores[pick["id"]] = scores.get(pick["id"], 0.0) + pick["score"]
-                said = reasons.setdefault(pick["id"], [])
+                item_id = _swapped(pick["id"], effects["offers"], self.catalog)
+                pick = {**pick, "id": item_id, "score": pick["score"] * weight}
+                scores[item_id] = scores.get(item_id, 0.0) + pick["score"]
+                said = reasons.setdefault(item_id, [])
                 if all(w["reason"] != pick["reason"] for w in said):
                     said.append({"plugin": plugin, "reason": pick["reason"]})
                 trace.append({"plugin": plugin, **pick})
@@ -556,7 +590,7 @@ class Engine:
             f"what they are for, and when to get help."
         )
 
-    def _arrange(self, blocks, features, level, calls, deadline):
+    def _arrange(self, blocks, features, level, calls, deadline, effects):
         """Each arrange implementation reorders the order the previous one left."""
         trace = []
 
@@ -572,9 +606,17 @@ class Engine:
             return blocks
 
         blocks = self.runner.chain(
-            "personalizer_arrange", blocks, arguments, apply, calls, deadline
+            "personalizer_arrange", blocks, arguments, apply, calls, deadline, effects["skip"]
         )
         return blocks, trace
+
+
+def _swapped(item_id: str, offers: dict, catalog) -> str:
+    """An experiment's offer swap: the other item, when it exists and is of the same kind."""
+    other = offers.get(item_id)
+    if other in catalog and catalog[other].kind == catalog[item_id].kind:
+        return other
+    return item_id
 
 
 def _progress_title(features, entries) -> str:

@@ -139,13 +139,17 @@ class HookRunner:
         calls: CallLog,
         deadline: float | None = None,
         context: dict | None = None,
+        skip: frozenset = frozenset(),
     ) -> list[tuple[str, object]]:
         """Call every implementation of an ``each`` or ``once`` hook on its own; return
         ``(plugin, validated result)`` for each that succeeded with something to say (a
-        ``None`` result means "nothing to say")."""
+        ``None`` result means "nothing to say"). Plugins in ``skip`` are not called (an
+        experiment's variation without them)."""
         assert CONTRACTS[hook].style in ("each", "once"), hook
         answers = []
         for plugin, impl in self.host.impls(hook):
+            if plugin in skip:
+                continue
             answer = self._call_one(plugin, impl, hook, kwargs, context, calls, deadline)
             if answer is not None:
                 answers.append((plugin, answer))
@@ -159,12 +163,15 @@ class HookRunner:
         apply: Callable,
         calls: CallLog,
         deadline: float | None = None,
+        skip: frozenset = frozenset(),
     ):
         """Call a ``chain`` hook: ``arguments(state)`` gives each implementation its
         ``(kwargs, context)`` from the state the previous one left, and
         ``apply(state, plugin, result)`` makes the next state."""
         assert CONTRACTS[hook].style == "chain", hook
         for plugin, impl in self.host.impls(hook):
+            if plugin in skip:
+                continue
             kwargs, context = arguments(state)
             answer = self._call_one(plugin, impl, hook, kwargs, context, calls, deadline)
             if answer is not None:

@@ -10,9 +10,10 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from personalizer import follow_up, render
+from personalizer import experiments, follow_up, render, safety
 from personalizer.cache import BYPASS, LocalCache
 from personalizer.engine import Built, Engine
+from personalizer.experiments import Experiments
 from personalizer.hookcalls import CallLog
 from personalizer.partners import Partner, Registry
 
@@ -34,9 +35,15 @@ def _hit(stored: bytes, cache_key: str) -> Served:
 
 class PageService:
     def __init__(
-        self, engine: Engine, cache, partners: Registry | None = None, build_wait_ms: int = 1000
+        self,
+        engine: Engine,
+        cache,
+        partners: Registry | None = None,
+        build_wait_ms: int = 1000,
+        experiments: Experiments | None = None,
     ):
         self.engine = engine
+        self.experiments = experiments or Experiments()
         self.cache = cache
         self.build_wait_ms = build_wait_ms
         # Request bodies seen before -> their cache key: a repeated body skips validation and
@@ -117,7 +124,7 @@ class PageService:
         cache_down: bool = False,
     ) -> Served:
         calls = CallLog()
-        features = self.engine.features(profile, calls, partner and partner.key_part)
+        features = self._features(profile, calls, partner)
         key = self.engine.decision_key(features)
         cache_key = f"{key}:{fmt}"
         # When the caller has just found the cache unavailable, do not ask it again.
@@ -153,6 +160,21 @@ class PageService:
             key=cache_key if stored_now else None,
         )
 
+    def _features(self, profile: dict, calls: CallLog, partner: Partner | None) -> dict:
+        """The engine's features, with the experiments this visitor is in. The visitor id
+        goes to the GrowthBook SDK and nowhere else: not to a plugin, a feature, a key or a
+        cached page. A page with any red flag is never part of an experiment."""
+        profile, visitor = experiments.without_visitor(profile)
+        enrolled = []
+        if visitor and not safety.reported_flags(profile) and self.experiments:
+            channel = profile.get("context", {}).get("channel", "web")
+            enrolled = experiments.page_entries(
+                self.experiments.assign(visitor, {"channel": channel})
+            )
+        return self.engine.features(
+            profile, calls, partner and partner.key_part, experiments=enrolled
+        )
+
     def _wait_for(self, cache_key: str):
         """Poll for a page another request is building, for at most ``build_wait_ms``;
         None when it did not come (the caller then builds it itself)."""
@@ -167,7 +189,7 @@ class PageService:
     def explain(self, profile: dict, partner: Partner | None = None) -> dict:
         """Build the page afresh (never cached) with a trace of every decision."""
         calls = CallLog()
-        features = self.engine.features(profile, calls, partner and partner.key_part)
+        features = self._features(profile, calls, partner)
         key = self.engine.decision_key(features)
         built = self.engine.build(features, key, calls, self.engine.policy.for_partner(partner))
         contributed = {

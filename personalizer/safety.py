@@ -97,6 +97,11 @@ def derived_flags(profile: dict) -> list[str]:
     return []
 
 
+def reported_flags(profile: dict) -> set[str]:
+    """Every red flag of the profile: ticked, or read from it (``derived_flags``)."""
+    return set(profile.get("red_flags", ())) | set(derived_flags(profile))
+
+
 def engine_avoids(profile: dict) -> list[str]:
     """The kinds of work (vocabulary.INVOLVES) the engine itself vetoes for this person."""
     s = profile.get("symptoms", {})
