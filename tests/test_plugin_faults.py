@@ -587,7 +587,7 @@ def test_plugin_raising_in_content_hook_does_not_stop_the_service():
     run_matrix(app, SHORT_MATRIX)
 
 
-# -- misbehaviour that is neither an exception nor a malformed result -------------------------------
+# -- misbehaviour that is neither an exception nor a malformed result ----------------------------
 
 
 @pytest.mark.parametrize("plugin", ["features_mutator", "profile_mutator"])
