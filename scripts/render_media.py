@@ -13,6 +13,7 @@ the drawing is rendered scaled down to N pixels wide, to judge readability.
 
 Exits non-zero with a message naming the file on any problem.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,16 +39,34 @@ ROOT_ATTRS = {
     "role": "img",
 }
 
-PAINT = {"fill", "stroke", "stroke-width", "stroke-linecap", "stroke-linejoin",
-         "stroke-dasharray", "stroke-opacity", "fill-opacity", "opacity", "transform"}
+PAINT = {
+    "fill",
+    "stroke",
+    "stroke-width",
+    "stroke-linecap",
+    "stroke-linejoin",
+    "stroke-dasharray",
+    "stroke-opacity",
+    "fill-opacity",
+    "opacity",
+    "transform",
+}
 ALLOWED: dict[str, set[str]] = {
     "svg": {"width", "height", "viewBox", "role"},
     "title": set(),
     "defs": set(),
-    "marker": {"id", "viewBox", "markerWidth", "markerHeight", "refX", "refY",
-               "orient", "markerUnits"},
-    "g": PAINT | {"marker-end", "marker-start", "font-family", "font-size",
-                  "font-weight", "text-anchor"},
+    "marker": {
+        "id",
+        "viewBox",
+        "markerWidth",
+        "markerHeight",
+        "refX",
+        "refY",
+        "orient",
+        "markerUnits",
+    },
+    "g": PAINT
+    | {"marker-end", "marker-start", "font-family", "font-size", "font-weight", "text-anchor"},
     "path": PAINT | {"d", "marker-end", "marker-start"},
     "line": PAINT | {"x1", "y1", "x2", "y2", "marker-end", "marker-start"},
     "polyline": PAINT | {"points", "marker-end", "marker-start"},
@@ -59,9 +78,29 @@ ALLOWED: dict[str, set[str]] = {
     "tspan": PAINT | {"x", "y", "dx", "dy", "font-weight"},
 }
 # Attributes holding coordinates: every number in them must be a whole number.
-GEOMETRY = {"x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "d",
-            "points", "width", "height", "dx", "dy", "refX", "refY",
-            "markerWidth", "markerHeight"}
+GEOMETRY = {
+    "x",
+    "y",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "cx",
+    "cy",
+    "r",
+    "rx",
+    "ry",
+    "d",
+    "points",
+    "width",
+    "height",
+    "dx",
+    "dy",
+    "refX",
+    "refY",
+    "markerWidth",
+    "markerHeight",
+}
 FONT_FAMILIES = {"sans-serif", "Arial, Helvetica, sans-serif", "Helvetica, Arial, sans-serif"}
 NUMBER = re.compile(r"-?\d*\.\d+|-?\d+")
 LOCAL_URL = re.compile(r"^url\(#([A-Za-z][\w-]*)\)$")
@@ -97,7 +136,7 @@ def check(path: Path) -> None:
         raise Problem(f"root element is {root.tag}, not an SVG <svg>")
     m = re.search(r"<svg\b[^>]*>", text)
     if not m or f'xmlns="{SVG_NS}"' not in m.group(0):
-        raise Problem("root element lacks xmlns=\"http://www.w3.org/2000/svg\"")
+        raise Problem('root element lacks xmlns="http://www.w3.org/2000/svg"')
     if re.search(r"\sxmlns:\w+=", text):
         raise Problem("declares extra XML namespaces")
     for name, want in ROOT_ATTRS.items():
@@ -126,23 +165,30 @@ def check(path: Path) -> None:
             if attr.startswith("{"):
                 raise Problem(f"namespaced attribute {attr} on <{name}> is not allowed")
             if attr not in ALLOWED[name]:
-                raise Problem(f'attribute {attr} on <{name}> is not allowed')
+                raise Problem(f"attribute {attr} on <{name}> is not allowed")
             if "url(" in value.lower():
                 m = LOCAL_URL.match(value.strip())
                 if attr not in ("marker-end", "marker-start") or not m:
-                    raise Problem(f'{attr}="{value}" on <{name}>: only marker-end/start="url(#id)" may use url()')
+                    raise Problem(
+                        f'{attr}="{value}" on <{name}>: '
+                        'only marker-end/start="url(#id)" may use url()'
+                    )
                 if m.group(1) not in ids:
-                    raise Problem(f"{attr} on <{name}> refers to #{m.group(1)}, which does not exist")
+                    raise Problem(
+                        f"{attr} on <{name}> refers to #{m.group(1)}, which does not exist"
+                    )
             if attr in GEOMETRY and name != "svg" and not (name == "marker" and attr == "viewBox"):
                 for num in NUMBER.findall(value):
                     if "." in num:
-                        raise Problem(f'{attr}="{value[:40]}" on <{name}> has a non-integer coordinate {num}')
+                        raise Problem(
+                            f'{attr}="{value[:40]}" on <{name}> has a non-integer coordinate {num}'
+                        )
             if attr == "font-family" and value not in FONT_FAMILIES:
                 raise Problem(f'font-family="{value}" on <{name}>: use a generic sans-serif')
         if name == "text":
             size = el.get("font-size")
             parent_size = None
-            for g in root.iter("{%s}g" % SVG_NS):
+            for g in root.iter(f"{{{SVG_NS}}}g"):
                 if el in list(g.iter()) and g.get("font-size"):
                     parent_size = g.get("font-size")
             size = size or parent_size
@@ -164,11 +210,18 @@ def render(svg: Path, out: Path, width: int, tmp: Path) -> None:
         scaled.write_text(text, encoding="utf-8")
         source = scaled
     cmd = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-        "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--hide-scrollbars",
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
         f"--user-data-dir={tmp / 'profile'}",
-        f"--screenshot={out}", f"--window-size={width},{height}",
+        f"--screenshot={out}",
+        f"--window-size={width},{height}",
         source.resolve().as_uri(),
     ]
     if out.exists():
@@ -178,7 +231,9 @@ def render(svg: Path, out: Path, width: int, tmp: Path) -> None:
     except subprocess.TimeoutExpired:
         raise Problem("chromium timed out") from None
     if proc.returncode != 0 or not out.exists() or out.stat().st_size == 0:
-        raise Problem(f"chromium did not render it (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
+        raise Problem(
+            f"chromium did not render it (exit {proc.returncode}): {proc.stderr.strip()[-300:]}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,7 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_render:
         return 0
     if not Path(CHROMIUM).exists():
-        print(f"render_media: {CHROMIUM} not found (see scripts/install-chromium.sh)", file=sys.stderr)
+        print(
+            f"render_media: {CHROMIUM} not found (see scripts/install-chromium.sh)", file=sys.stderr
+        )
         return 1
     outdir = Path(args.outdir)
     outdir.mkdir(parents=True, exist_ok=True)

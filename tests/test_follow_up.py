@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from personalizer_plugins import progression
 
 from personalizer import create_app, routine
+from personalizer_plugins import progression
 from tests.conftest import base_config
 
 FOLLOW_UP_FEATURES = {"stage", "step", "flare_up", "legs_worse"}

@@ -50,6 +50,12 @@ def test_numbers_lists_and_text_are_read_by_type():
 
 
 BAD = [
+    ("PERSONALIZER_EXPERIMENTS_API_HOST", "ftp://x"),
+    ("PERSONALIZER_EXPERIMENTS_CLIENT_KEY", "x" * 201),
+    ("PERSONALIZER_EXPERIMENTS_API_TIMEOUT_S", "0"),
+    ("PERSONALIZER_EVENTS_KEY_SECRET", "short"),
+    ("PERSONALIZER_EVENTS_MAXLEN", "10"),
+    ("PERSONALIZER_EVENTS_RETENTION_DAYS", "0"),
     ("PERSONALIZER_MAX_SECTIONS", '"6"'),
     ("PERSONALIZER_MAX_SECTIONS", "0"),
     ("PERSONALIZER_MAX_SECTIONS", "6.5"),
@@ -71,7 +77,6 @@ BAD = [
     ("PERSONALIZER_COMMERCIAL_CTAS", '"yes please"'),
     ("PERSONALIZER_REQUIRE_PARTNER_KEY", "[true]"),
     ("PERSONALIZER_RATE_LIMIT_ENABLED", "null"),
-    ("PERSONALIZER_BENCH_ENDPOINTS", "enabled"),
     ("PERSONALIZER_CONTENT_DIRS", "[1, 2]"),
     ("PERSONALIZER_CONTENT_DIRS", "{}"),
     ("PERSONALIZER_DISABLE_PLUGINS", "[null]"),
@@ -113,7 +118,8 @@ def test_every_problem_is_listed_at_once():
 
 def test_every_setting_is_checked_by_the_table():
     bad_keys = {variable.removeprefix("PERSONALIZER_") for variable, _ in BAD}
-    checked = {s.key for s in config.SETTINGS if s.documented} - {"PARTNERS_FILE"}
+    files = {"PARTNERS_FILE", "EXPERIMENTS_FILE"}  # any path; a bad file is refused on loading
+    checked = {s.key for s in config.SETTINGS if s.documented} - files
     assert checked <= bad_keys, checked - bad_keys
 
 
