@@ -62,15 +62,12 @@ def _err(text: str) -> None:
 
 
 def default_content_dirs() -> list[str]:
-    """``PERSONALIZER_CONTENT_DIRS`` (JSON list or comma list) or the built-in default."""
-    raw = os.environ.get("PERSONALIZER_CONTENT_DIRS")
-    if raw:
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        return config.as_list(value) or []
-    return list(config.DEFAULTS["CONTENT_DIRS"])
+    """``PERSONALIZER_CONTENT_DIRS`` read as the service reads it (config.load), or the
+    built-in content."""
+    try:
+        return list(config.load(os.environ)["CONTENT_DIRS"])
+    except config.ConfigError as exc:
+        raise CliError(str(exc), PROBLEMS) from None
 
 
 def missing_alerts(catalog, stale: list[str]) -> list[str]:
