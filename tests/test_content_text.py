@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from personalizer import vocabulary
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = REPO_ROOT / "content"
 SOURCES_PATH = CONTENT_DIR / "sources.yaml"
@@ -36,42 +38,12 @@ ARTICLE_RUNS_PATH = REPO_ROOT / "tests" / "data" / "article_runs.txt"
 ARTICLE_RUNS_SCRIPT = REPO_ROOT / "scripts" / "article_runs.py"
 
 KIND_DIRS = {"section": "sections", "exercise": "exercises", "cta": "ctas", "alert": "alerts"}
-ADDRESSES = {
-    "anterior_tilt",
-    "posterior_tilt",
-    "excess_lordosis",
-    "flat_lordosis",
-    "obliquity",
-    "kyphosis",
-    "forward_head",
-    "flexion_relief",
-    "walking_limited",
-    "numbness",
-    "weakness",
-    "balance",
-    "general",
-    "always",
-}
-CONTRAINDICATIONS = {
-    "extension_provoked",
-    "flexion_provoked",
-    "lying_provoked",
-    "high_pain",
-    "weakness",
-}
-GOALS = {
-    "flexion",
-    "hip_flexor",
-    "core",
-    "glutes",
-    "conditioning",
-    "balance",
-    "mobility",
-    "relief",
-    "posture",
-}
-PHASES = {"warmup", "mobility", "strength", "conditioning"}
-ALERT_LEVELS = {"emergency", "urgent", "assess", "general"}
+# The vocabularies have one home; these checks read the files without the loader.
+ADDRESSES = set(vocabulary.ADDRESSES)
+CONTRAINDICATIONS = set(vocabulary.CONTRAINDICATIONS)
+GOALS = set(vocabulary.GOALS)
+PHASES = set(vocabulary.PHASES)
+ALERT_LEVELS = set(vocabulary.ALERT_LEVELS)
 
 # Tokens the service fills in: the warning signs are expanded by the content loader (a line
 # holding only the token becomes the canonical list); the numbers and service names come
