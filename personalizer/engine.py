@@ -507,14 +507,12 @@ class Engine:
                 vetoed.setdefault(veto["id"], []).append((plugin, veto["reason"]))
                 trace.append({"plugin": plugin, **veto})
         # The engine's own vetoes (rule 5), from its own catalog and reading of the profile.
-        avoid = features.get("avoid", [])
-        for item in catalog.of_kind("exercise"):
-            for word in item.involves:
-                if word in avoid:
-                    reason = f"left out: {safety.AVOID_REASONS[word]}"
+        for word in features.get("avoid", []):
+            reason = f"left out: {safety.AVOID_REASONS[word]}"
+            for item in catalog.involving(word):
+                if all(plugin != "safety" for plugin, _ in vetoed.get(item.id, [])):
                     vetoed.setdefault(item.id, []).append(("safety", reason))
                     trace.append({"plugin": "safety", "id": item.id, "reason": reason})
-                    break
         return vetoed, trace
 
     def _absolute(self, href: str) -> str:
