@@ -1279,3 +1279,40 @@ def test_a_brand_colour_too_light_for_white_text_is_not_used(site, tab_factory):
     )
     assert background == "rgb(42, 93, 176)"
     assert any("too light" in line for line in tab.console)
+
+
+def test_demo_sends_view_and_click_events_only_with_a_visitor_id(site, tab_factory):
+    """docs/experiments.md: the demo sends a view event after each page and a click event for
+    a call to action, with the visitor id given in the form, and nothing without one."""
+    tab = tab_factory(DESKTOP)
+    page = tab.page
+    sent = []
+    page.on(
+        "request",
+        lambda request: (
+            sent.append(json.loads(request.post_data))
+            if request.url.endswith("/v1/events")
+            else None
+        ),
+    )
+    page.goto(site["service"] + "/demo")
+    tab.wait_event("event.type === 'personalizer:rendered' && event.target === 'result'")
+    page.wait_for_timeout(300)
+    assert sent == [], "no visitor id, no event"
+    page.locator("#context-visitor").fill("demo-visitor-1")
+    page.locator("#context-visitor").dispatch_event("change")
+    with page.expect_request("**/v1/events") as view:
+        tab.wait_event("event.type === 'personalizer:rendered' && event.target === 'result'")
+    (event,) = json.loads(view.value.post_data)["events"]
+    assert event["event"] == "view" and event["visitor_id"] == "demo-visitor-1"
+    assert view.value.response().status == 202
+    assert event["page_id"]
+    with page.expect_request("**/v1/events") as click:
+        page.evaluate(
+            """() => { const link = document.getElementById('result').shadowRoot
+                .querySelector('a.pz-cta-link'); link.addEventListener('click',
+                (e) => e.preventDefault()); link.click(); }"""
+        )
+    (event,) = json.loads(click.value.post_data)["events"]
+    assert event["event"] == "cta_click" and event["block_id"]
+    assert tab.errors == []

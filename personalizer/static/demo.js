@@ -122,6 +122,7 @@
       function (page) {
         say("Page ready. Triage level: " + page.triage + ".");
         show(page);
+        track("view", null, profile);
         return page;
       },
       function (error) {
@@ -135,6 +136,40 @@
       },
     );
   }
+
+  /* Outcome events (docs/experiments.md): sent only when the form has a visitor id, so the
+     demo shows what a marketing site sends; the service keeps only a keyed hash of the id. */
+  function track(event, blockId, profile) {
+    var visitor = (profile || readProfile()).context.visitor_id;
+    var root = result.shadowRoot && result.shadowRoot.querySelector("[data-page-id]");
+    if (!visitor || !root) {
+      return;
+    }
+    var entry = { page_id: root.getAttribute("data-page-id"), visitor_id: visitor, event: event };
+    if (blockId) {
+      entry.block_id = blockId;
+    }
+    fetch("/v1/events", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ events: [entry] }),
+      keepalive: true,
+    }).catch(function () {});
+  }
+
+  result.addEventListener("personalizer:rendered", function () {
+    var root = result.shadowRoot;
+    if (root && !root.__tracked) {
+      root.__tracked = true;
+      root.addEventListener("click", function (event) {
+        var link = event.target.closest && event.target.closest("a.pz-cta-link");
+        var block = link && link.closest("[data-block-id]");
+        if (block) {
+          track("cta_click", block.getAttribute("data-block-id"));
+        }
+      });
+    }
+  });
 
   function later() {
     clearTimeout(timer);
