@@ -30,6 +30,11 @@ graceful_timeout = 10
 keepalive = 2
 max_requests = 5000
 max_requests_jitter = 500
+# The app is built once, in the master, and each worker is a fork of it: a worker recycled by
+# max_requests starts serving at once instead of loading content and plugins again (about
+# half a CPU second each, which at 5,000 requests a worker was some 100 us a request;
+# docs/performance.md). Redis clients and the Prometheus files notice the fork by themselves.
+preload_app = True
 accesslog = "-"
 # The request line without its query string ("%(U)s" is the path only) and no referrer: a
 # query can carry what does not belong in logs (keys are refused in URLs, but still sent).

@@ -167,15 +167,23 @@ def _workers(master_pid: int) -> list[int]:
     return pids
 
 
+def _stat(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return []
+
+
 def cpu_seconds(master_pid: int) -> float:
-    """User and system CPU time the server's workers have used so far."""
-    ticks = 0
+    """User and system CPU time the server's workers have used so far: the live ones, plus
+    those gunicorn has recycled (``max_requests``) and reaped, which the master's
+    children's times hold."""
+    master = _stat(master_pid)
+    ticks = int(master[13]) + int(master[14]) if master else 0  # cutime, cstime
     for pid in _workers(master_pid):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        fields = _stat(pid)
+        if fields:
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

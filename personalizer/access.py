@@ -19,9 +19,12 @@ lasts the limit's period; every call in it counts, refused ones too):
 - anonymous traffic: per client address (``RATE_LIMIT``).
 
 The counts are kept in Redis when ``REDIS_URL`` is set, so every worker and every instance
-shares them: each window is one Redis key, incremented atomically (``INCR``, its expiry set
-with the first call) and read back in the same command, so the decision is exact, never an
-estimate. To cost no round trip of its own, the count of a call rides in the same pipeline as
+shares them: each window is one Redis key, counted with ``INCR`` (atomic) and read back with
+``PTTL`` in the same round trip, so the decision is exact, never an estimate; the call that
+starts a window gives it its expiry (one more round trip, once per window), and a window found
+without one (a failure in between) gets it from the next call, so every counter expires.
+
+To cost no round trip of its own, the count of a call rides in the same pipeline as
 the call's first page-cache read (``cache.RIDER``): the page is read and the call counted in
 one round trip, and a call over its limit is answered 429 before its page is used or built.
 A call that reads no page first (``?explain=1``, a cache already known down) is counted on
@@ -152,10 +155,12 @@ def _check_ops_token() -> None:
 def authenticate() -> None:
     """before_request: operations token, keys in the URL, then (POST /v1/pages) the partner
     and the rate limits."""
+    page_cache.RIDER.set(None)  # never one left from another request
     _check_ops_token()
-    if request.path.startswith("/v1/"):
+    req = request._get_current_object()
+    if req.path.startswith("/v1/"):
         _refuse_keys_in_query()
-    if not _is_pages():
+    if req.endpoint != "v1.Pages" or req.method != "POST":
         return
     _authenticate()
     limiter = _limiter()
@@ -183,7 +188,7 @@ def authenticate() -> None:
     else:
         hits = limiter.buckets(config["RATE_LIMIT"], "addr", address)
     batch = g.rate_batch = Batch(limiter, hits, peeks)
-    if limiter.rides and "explain" not in request.args:
+    if limiter.rides and not req.query_string:  # ?explain=1 builds before any page read
         page_cache.RIDER.set(batch)  # counted with the page read, in one round trip
         return
     refusal = batch.resolve()  # no page read to ride with: counted now, before any build
@@ -192,24 +197,6 @@ def authenticate() -> None:
 
 
 # -- the limits on POST /v1/pages ----------------------------------------------------------
-
-# One window of one limit, in Redis: count the call, start the window with the first call,
-# answer the count and the milliseconds the window has left. One key per script, so it runs
-# atomically on whichever node holds the key.
-HIT = """
-local n = redis.call('INCR', KEYS[1])
-local left = redis.call('PTTL', KEYS[1])
-if left < 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  left = tonumber(ARGV[1])
-end
-return {n, left}
-"""
-# The same window read without counting (the failed-authentication budget of a valid call).
-PEEK = """
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-return {n, redis.call('PTTL', KEYS[1])}
-"""
 
 
 @functools.lru_cache(maxsize=1024)
@@ -243,19 +230,40 @@ class Batch:
     # -- the cache's rider protocol (personalizer/cache.py) --
 
     def add(self, pipe) -> None:
+        """Queue the commands: ``INCR`` and ``PTTL`` of each window counted, ``GET`` and
+        ``PTTL`` of each read. Plain commands (a Lua script costs Redis several times more)."""
         for bucket in self.hits:
-            pipe.eval(HIT, 1, bucket.key, bucket.window_ms)
+            pipe.incr(bucket.key)
+            pipe.pttl(bucket.key)
         for bucket in self.peeks:
-            pipe.eval(PEEK, 1, bucket.key)
+            pipe.get(bucket.key)
+            pipe.pttl(bucket.key)
 
     def done(self, results: list) -> None:
-        refusal = self._decide(results)
+        refusal = self._decide(self._answers(results))
         if refusal:
             _refuse(*refusal)
 
+    def _answers(self, results: list) -> list[tuple[int, int]]:
+        """(count, milliseconds left) per window. A counted window without an expiry is one
+        this call started (or, rarely, one whose key expired between the INCR and the PTTL
+        and was made again): its expiry is set now, so every counter expires; should that
+        fail, the next call finds the window still without one and sets it."""
+        answers = [(int(results[i] or 0), int(results[i + 1])) for i in range(0, len(results), 2)]
+        fresh = [b for b, (_, left) in zip(self.hits, answers, strict=False) if left < 0]
+        if fresh:
+            self.limiter.start_windows(fresh)
+            answers = [
+                (n, bucket.window_ms if left < 0 else left)
+                for bucket, (n, left) in zip(self.hits, answers, strict=False)
+            ] + answers[len(self.hits) :]
+        return answers
+
     def failed(self, exc: Exception) -> None:
         self.limiter.storage_failed(exc)
-        self.done(self.limiter.in_memory(self))
+        refusal = self._decide(self.limiter.in_memory(self))
+        if refusal:
+            _refuse(*refusal)
 
     # -- on its own --
 
@@ -268,7 +276,7 @@ class Batch:
     def _decide(self, results: list) -> tuple[str, float] | None:
         self.resolved = True
         now = time.time()
-        answers = [(int(n), now + max(0, int(left)) / 1000) for n, left in results]
+        answers = [(n, now + max(0, left) / 1000) for n, left in results]
         counted, read = answers[: len(self.hits)], answers[len(self.hits) :]
         for bucket, (n, reset) in zip(self.peeks, read, strict=True):
             if n >= bucket.item.amount:
@@ -325,10 +333,25 @@ class PageLimiter:
         storage = self._storage
         if storage is not None and not storage.is_open:
             try:
-                return storage.run(lambda client: _run(client, batch))
+                return batch._answers(storage.run(lambda client: _run(client, batch)))
             except Exception as exc:
                 log.warning("rate counts unavailable (%s); counting in memory", type(exc).__name__)
         return self.in_memory(batch)
+
+    def start_windows(self, buckets: list[Bucket]) -> None:
+        """Give windows their expiry (``PEXPIRE ... NX`` would need Redis 7: this is for any).
+        A window whose call failed here keeps no expiry until the next call sets it."""
+        if self._storage is None:
+            return
+
+        def expire(client):
+            for bucket in buckets:
+                client.pexpire(bucket.key, bucket.window_ms)
+
+        try:
+            self._storage.run(expire)
+        except Exception as exc:
+            log.warning("rate window expiry not set (%s)", type(exc).__name__)
 
     def storage_failed(self, exc: Exception) -> None:
         log.warning("rate counts unavailable (%s); counting in memory", type(exc).__name__)
@@ -340,11 +363,11 @@ class PageLimiter:
         results = []
         for bucket in batch.hits:
             n = self.memory.incr(bucket.key, bucket.item.get_expiry())
-            results.append((n, (self.memory.get_expiry(bucket.key) - now) * 1000))
+            results.append((int(n), int((self.memory.get_expiry(bucket.key) - now) * 1000)))
         for bucket in batch.peeks:
             n = self.memory.get(bucket.key)
             left = (self.memory.get_expiry(bucket.key) - now) * 1000 if n else 0
-            results.append((n, left))
+            results.append((int(n), int(left)))
         return results
 
     def failed_authentication(self, address: str) -> None:
@@ -358,9 +381,12 @@ class PageLimiter:
 
 def _run(client, batch: Batch) -> list:
     if isinstance(client, RedisCluster):  # keys on different nodes: one call each
-        calls = [(HIT, b.key, b.window_ms) for b in batch.hits]
-        calls += [(PEEK, b.key) for b in batch.peeks]
-        return [client.eval(script, 1, *args) for script, *args in calls]
+        results = []
+        for bucket in batch.hits:
+            results += [client.incr(bucket.key), client.pttl(bucket.key)]
+        for bucket in batch.peeks:
+            results += [client.get(bucket.key), client.pttl(bucket.key)]
+        return results
     pipe = client.pipeline(transaction=False)
     batch.add(pipe)
     return pipe.execute()
@@ -505,63 +531,69 @@ def init_app(app: Flask) -> None:
     app.extensions["limiter"] = limiter or _Off()
 
     @app.after_request
-    def rate_headers(response: Response) -> Response:
-        """X-RateLimit-* of the limit closest to running out; Retry-After only on a 429."""
-        if response.status_code != 429:
-            response.headers.pop("Retry-After", None)
-        batch = g.get("rate_batch")
-        stats = list(batch.stats) if batch is not None else []
-        if "own_limit" in g:
-            stats.append(g.own_limit)
-        if not stats:
-            return response
-        breached = [s for s in stats if s[3]]
-        remaining, reset, amount, _ = min(breached or stats, key=lambda s: (s[0], -s[1]))
-        response.headers["X-RateLimit-Limit"] = str(amount)
-        response.headers["X-RateLimit-Remaining"] = str(max(0, remaining))
-        response.headers["X-RateLimit-Reset"] = str(int(reset))
-        if response.status_code == 429:
-            response.headers["Retry-After"] = str(_seconds_until(reset))
-        return response
+    def finish(response: Response) -> Response:
+        """One after_request for all of access (each one Flask calls costs): count a call
+        whose count did not ride with a page read, then CORS, then the rate-limit headers."""
+        req = request._get_current_object()
+        response = _count_unread(response)
+        _cors(req, response)
+        return _rate_headers(response)
 
-    @app.after_request
-    def cors(response: Response) -> Response:
-        """CORS answers only the origins some partner allows. X-Cache is not exposed: it would
-        tell a page whether someone else recently asked for a page with the same features."""
-        origin = (request.headers.get("Origin") or "").rstrip("/")
-        if origin and request.path.startswith("/v1/") and origin in registry().origins:
-            response.headers["Access-Control-Allow-Origin"] = origin
-            response.headers["Access-Control-Allow-Headers"] = f"Content-Type, {KEY_HEADER}"
-            response.headers["Access-Control-Allow-Methods"] = "POST, GET"
-            response.headers["Access-Control-Expose-Headers"] = (
-                "ETag, X-Request-Id, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
-                "X-RateLimit-Reset"
-            )
-            response.headers["Access-Control-Max-Age"] = "600"
-        if origin and request.path.startswith("/v1/"):
-            response.vary.add("Origin")
-        return response
 
-    @app.after_request
-    def count_unread(response: Response) -> Response:
-        """A call whose count did not ride with a page read (it ended before one, or the
-        cache was down) is counted as it ends; over its limit, the answer is a 429.
-        Registered last, so it runs before the other after_request functions."""
-        batch = g.get("rate_batch")
-        if batch is None or batch.resolved:
-            return response
-        page_cache.RIDER.set(None)
-        refusal = batch.resolve()
-        if not refusal:
-            return response
-        message, reset = refusal
-        body = {"code": 429, "status": "Too Many Requests", "message": message}
-        refused = current_app.response_class(
-            json.dumps(body), status=429, mimetype="application/json"
+def _count_unread(response: Response) -> Response:
+    """A call whose count did not ride with a page read (it ended before one, or the cache
+    was down) is counted as it ends; over its limit, the answer becomes a 429."""
+    page_cache.RIDER.set(None)
+    batch = g.get("rate_batch")
+    if batch is None or batch.resolved:
+        return response
+    refusal = batch.resolve()
+    if not refusal:
+        return response
+    message, reset = refusal
+    body = {"code": 429, "status": "Too Many Requests", "message": message}
+    refused = current_app.response_class(json.dumps(body), status=429, mimetype="application/json")
+    refused.headers["Retry-After"] = str(_seconds_until(reset))
+    return refused
+
+
+def _cors(req, response: Response) -> None:
+    """CORS answers only the origins some partner allows. X-Cache is not exposed: it would
+    tell a page whether someone else recently asked for a page with the same features."""
+    origin = req.headers.get("Origin")
+    if not origin or not req.path.startswith("/v1/"):
+        return
+    origin = origin.rstrip("/")
+    if origin and origin in registry().origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Headers"] = f"Content-Type, {KEY_HEADER}"
+        response.headers["Access-Control-Allow-Methods"] = "POST, GET"
+        response.headers["Access-Control-Expose-Headers"] = (
+            "ETag, X-Request-Id, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, "
+            "X-RateLimit-Reset"
         )
-        refused.headers["Retry-After"] = str(_seconds_until(reset))
-        return refused
+        response.headers["Access-Control-Max-Age"] = "600"
+    if origin:
+        response.vary.add("Origin")
 
-    @app.teardown_request
-    def no_rider(_exc=None) -> None:
-        page_cache.RIDER.set(None)
+
+def _rate_headers(response: Response) -> Response:
+    """X-RateLimit-* of the limit closest to running out; Retry-After only on a 429."""
+    if response.status_code != 429:
+        response.headers.pop("Retry-After", None)
+    batch = g.get("rate_batch")
+    stats = batch.stats if batch is not None else []
+    own = g.get("own_limit")
+    if own is not None:
+        stats = [*stats, own]
+    if not stats:
+        return response
+    breached = [s for s in stats if s[3]]
+    remaining, reset, amount, _ = min(breached or stats, key=lambda s: (s[0], -s[1]))
+    headers = response.headers
+    headers["X-RateLimit-Limit"] = str(amount)
+    headers["X-RateLimit-Remaining"] = str(max(0, remaining))
+    headers["X-RateLimit-Reset"] = str(int(reset))
+    if response.status_code == 429:
+        headers["Retry-After"] = str(_seconds_until(reset))
+    return response

@@ -110,25 +110,30 @@ def init_app(app: Flask, metrics: Metrics) -> None:
 
     @app.after_request
     def finish(response: Response):
-        response.headers["X-Request-Id"] = g.get("request_id", "")
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        req = request._get_current_object()
+        state = g._get_current_object()
+        headers = response.headers
+        headers["X-Request-Id"] = getattr(state, "request_id", "")
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "no-referrer"
         # A view that needs its own policy (the demo page, the docs page) sets it itself.
-        if request.path != "/docs":
+        if req.path != "/docs" and "Content-Security-Policy" not in headers:
             csp = HTML_CSP if response.mimetype == "text/html" else API_CSP
-            response.headers.setdefault("Content-Security-Policy", csp)
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        labels = (route, method_label(request.method), status_label(response.status_code))
+            headers["Content-Security-Policy"] = csp
+        rule = req.url_rule
+        route = rule.rule if rule else "unmatched"
+        labels = (route, method_label(req.method), status_label(response.status_code))
         counter = counted.get(labels)
         if counter is None:
             counter = counted[labels] = metrics.requests.labels(*labels)
         counter.inc()
-        if "started" in g:
+        started = getattr(state, "started", None)
+        if started is not None:
             histogram = timed.get(route)
             if histogram is None:
                 histogram = timed[route] = metrics.latency.labels(route)
-            histogram.observe(time.perf_counter() - g.started)
-        result = response.headers.get("X-Cache")
+            histogram.observe(time.perf_counter() - started)
+        result = headers.get("X-Cache")
         if result in CACHE_RESULTS:
             child = cached.get(result)
             if child is None:
