@@ -22,8 +22,10 @@ from personalizer.schemas import (
     WORSE_WITH,
     AlignmentSchema,
     ContextSchema,
+    FollowUpSchema,
     SymptomsSchema,
 )
+from personalizer.vocabulary import LEGS_SINCE_LAST, ROUTINE_FELT
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_AGE = 300
@@ -77,6 +79,16 @@ def _range(schema, name) -> tuple[float, float]:
     return validator.min, validator.max
 
 
+FOLLOW_UP_WORDS = {
+    "too_easy": "Too easy",
+    "about_right": "About right",
+    "too_hard": "Too hard",
+    "better": "Better",
+    "same": "The same",
+    "worse": "Worse",
+}
+
+
 def demo_form() -> dict:
     """Everything the demo template needs to draw a control for every profile field."""
     alignment_schema, symptoms_schema = AlignmentSchema(), SymptomsSchema()
@@ -110,6 +122,11 @@ def demo_form() -> dict:
         "channels": CHANNELS,
         "locales": LOCALES,
         "minutes": _range(ContextSchema(), "minutes_per_day"),
+        "weeks": _range(FollowUpSchema(), "weeks_on_routine"),
+        "stage": _range(FollowUpSchema(), "stage"),
+        "previous_walking": _range(FollowUpSchema(), "previous_walking_tolerance_min"),
+        "routine_felt": [(w, FOLLOW_UP_WORDS[w]) for w in ROUTINE_FELT],
+        "legs_since_last": [(w, FOLLOW_UP_WORDS[w]) for w in LEGS_SINCE_LAST],
     }
 
 

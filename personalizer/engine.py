@@ -630,6 +630,11 @@ def _progress_title(features, entries) -> str:
     if features.get("step") == "up" and changed:
         exercises = "one exercise" if changed == 1 else f"{changed} exercises"
         return f"Step {stage}: we have made {exercises} a little harder"
+    if features.get("step") == "up":
+        return (
+            f"Step {stage}: your routine already fills your {features.get('minutes', 15)} "
+            "minutes; give it a few more minutes a day to keep it growing"
+        )
     return f"Step {stage}: your routine stays as it is this week"
 
 

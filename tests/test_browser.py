@@ -1316,3 +1316,32 @@ def test_demo_sends_view_and_click_events_only_with_a_visitor_id(site, tab_facto
     (event,) = json.loads(click.value.post_data)["events"]
     assert event["event"] == "cta_click" and event["block_id"]
     assert tab.errors == []
+
+
+def test_demo_walks_through_the_weeks_with_next_week(site, tab_factory):
+    """Issue 18: "Next week" puts what the page returned in its follow_up object into the
+    form, as a client keeping it would; "too easy" week after week raises the stage by one
+    a week and the page says where the person is."""
+    tab = tab_factory(DESKTOP)
+    page = tab.page
+    page.goto(site["service"] + "/demo")
+    tab.wait_event("event.type === 'personalizer:rendered' && event.target === 'result'")
+    stages = []
+    for _week in range(3):
+        page.locator("#next-week").click()
+        page.wait_for_function(
+            f"() => document.getElementById('follow-weeks').value === '{_week + 1}'"
+        )
+        tab.wait_event("event.type === 'personalizer:rendered' && event.target === 'result'")
+        page.locator("#follow-felt").select_option("too_easy")
+        page.locator("#follow-legs").select_option("better")
+        tab.wait_event("event.type === 'personalizer:rendered' && event.target === 'result'")
+        stages.append(page.locator("#follow-stage").input_value())
+    sent = json.loads(page.locator("#profile-json").text_content())
+    assert sent["follow_up"]["weeks_on_routine"] == 3
+    assert sent["follow_up"]["routine_felt"] == "too_easy"
+    assert stages == ["0", "1", "2"], stages
+    shown = page.evaluate("document.getElementById('result').shadowRoot.textContent")
+    assert "Step 3: " in shown
+    assert tab.errors == []
+    tab.shot("demo-next-week")

@@ -53,7 +53,38 @@
     Object.keys(lists).forEach(function (name) {
       setPath(profile, name, lists[name]);
     });
+    // An untouched follow-up box is no follow-up: a first visit.
+    var follow = profile.follow_up || {};
+    if (Object.keys(follow).length === 1 && follow.flare_up === false) {
+      delete profile.follow_up;
+    }
     return profile;
+  }
+
+  /* "Next week": what the page returned in its follow_up object goes into the form, as a
+     client keeping it would send it back (DESIGN section 4b). */
+  function nextWeek() {
+    var profile = readProfile();
+    return fetch("/v1/pages", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(profile),
+    })
+      .then(function (response) {
+        return response.ok ? response.json() : Promise.reject(response);
+      })
+      .then(function (page) {
+        var keep = page.follow_up || {};
+        document.getElementById("follow-weeks").value = keep.weeks_on_routine;
+        document.getElementById("follow-stage").value = keep.stage;
+        document.getElementById("follow-walking").value =
+          keep.previous_walking_tolerance_min === undefined
+            ? ""
+            : keep.previous_walking_tolerance_min;
+        say("Week " + keep.weeks_on_routine + ": say how last week went, then look again.");
+        reveal = true;
+        return render();
+      });
   }
 
   function showOutputs() {
@@ -198,6 +229,8 @@
     focusResult = true;
     render();
   });
+
+  document.getElementById("next-week").addEventListener("click", nextWeek);
 
   showOutputs();
   render();
