@@ -17,8 +17,10 @@ from personalizer.schemas import (
     WORSE_WITH,
     AlignmentSchema,
     ContextSchema,
+    FollowUpSchema,
     SymptomsSchema,
 )
+from personalizer.vocabulary import LEGS_SINCE_LAST, ROUTINE_FELT
 from tests.conftest import EXAMPLE_PROFILE, base_config
 
 
@@ -210,9 +212,17 @@ def test_demo_has_a_labelled_control_for_every_profile_field(client):
     (minutes,) = by_name["context.minutes_per_day"]
     assert (minutes["type"], minutes["min"], minutes["max"]) == ("range", "5", "60")
 
+    # Follow-up: every field, every enum word.
+    follow_up = FollowUpSchema().fields
+    assert {n for n in by_name if n.startswith("follow_up.")} == {
+        f"follow_up.{n}" for n in follow_up
+    }
+    assert _options(page, "follow-felt") == ["", *ROUTINE_FELT]
+    assert _options(page, "follow-legs") == ["", *LEGS_SINCE_LAST]
+
     # Nothing else is sent.
     top = {name.split(".")[0] for name in by_name}
-    assert top == {"alignment", "symptoms", "red_flags", "context"}
+    assert top == {"alignment", "symptoms", "red_flags", "context", "follow_up"}
 
 
 def _options(page: Page, select_id: str) -> list[str]:
