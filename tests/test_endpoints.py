@@ -52,13 +52,3 @@ def test_openapi_documents_every_route(client):
     profile = spec["components"]["schemas"]["Alignment"]["properties"]["pelvic_tilt_deg"]
     assert (profile["minimum"], profile["maximum"]) == (-30, 45)
     assert client.get("/docs").status_code == 200
-
-
-def test_bench_endpoints_need_redis():
-    import pytest
-
-    from personalizer import create_app
-    from tests.conftest import base_config
-
-    with pytest.raises(RuntimeError, match="BENCH_ENDPOINTS needs REDIS_URL"):
-        create_app(base_config(BENCH_ENDPOINTS=True))
