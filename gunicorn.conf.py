@@ -44,6 +44,15 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"
 control_socket_disable = True
 
 
+def when_ready(server):
+    """The preloaded app's objects live as long as the server: move them out of the garbage
+    collector's sight, so no collection in a worker walks them (nor copies their pages)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def on_exit(server):
     """Remove the metrics directory this file made; one given from outside is left alone."""
     if OWN_METRICS_DIR:

@@ -19,10 +19,13 @@ lasts the limit's period; every call in it counts, refused ones too):
 - anonymous traffic: per client address (``RATE_LIMIT``).
 
 The counts are kept in Redis when ``REDIS_URL`` is set, so every worker and every instance
-shares them: each window is one Redis key, counted with ``INCR`` (atomic) and read back with
-``PTTL`` in the same round trip, so the decision is exact, never an estimate; the call that
-starts a window gives it its expiry (one more round trip, once per window), and a window found
-without one (a failure in between) gets it from the next call, so every counter expires.
+shares them: each window is one Redis key counted with ``INCR``, which is atomic and answers
+the count, so the decision is exact, never an estimate. The call that starts a window (the
+count 1) gives the key its expiry, the window's length (one more round trip, once per
+window); a worker learns a window's end once (it started it, or asks ``PTTL`` the first time
+it meets it) for ``X-RateLimit-Reset``. Should setting the expiry fail, the next worker that
+asks finds the key without one and sets it: every counter expires, at worst one window
+lasting up to twice its length.
 
 To cost no round trip of its own, the count of a call rides in the same pipeline as
 the call's first page-cache read (``cache.RIDER``): the page is read and the call counted in
@@ -219,10 +222,17 @@ class Bucket:
 class Batch:
     """The counts one call makes (``hits``) and reads (``peeks``), resolved once: in the same
     pipeline as the call's first page read (it is the cache's ``RIDER``), or on its own.
-    ``stats`` are (remaining, reset, amount, breached) of every hit, for the headers."""
+    ``stats`` are (remaining, reset, amount, breached) of every hit, for the headers.
+
+    Commands are plain ones (a Lua script costs Redis several times more): ``INCR`` of each
+    window counted, ``GET`` of each read. The window's end, for ``X-RateLimit-Reset``, is
+    known to this worker once it has seen the window (it started it, or asked ``PTTL`` once):
+    a window has one end, set when it starts, so that needs no asking again."""
 
     def __init__(self, limiter: PageLimiter, hits: list[Bucket], peeks: list[Bucket]):
         self.limiter, self.hits, self.peeks = limiter, hits, peeks
+        self.now = time.time()
+        self.ask = [limiter.window_end(b.key, self.now) is None for b in hits]
         self.resolved = False
         self.stats: list[tuple] = []
         self.refusal: tuple[str, float] | None = None
@@ -230,34 +240,17 @@ class Batch:
     # -- the cache's rider protocol (personalizer/cache.py) --
 
     def add(self, pipe) -> None:
-        """Queue the commands: ``INCR`` and ``PTTL`` of each window counted, ``GET`` and
-        ``PTTL`` of each read. Plain commands (a Lua script costs Redis several times more)."""
-        for bucket in self.hits:
+        for bucket, ask in zip(self.hits, self.ask, strict=True):
             pipe.incr(bucket.key)
-            pipe.pttl(bucket.key)
+            if ask:
+                pipe.pttl(bucket.key)
         for bucket in self.peeks:
             pipe.get(bucket.key)
-            pipe.pttl(bucket.key)
 
     def done(self, results: list) -> None:
-        refusal = self._decide(self._answers(results))
+        refusal = self._decide(self.answers(results))
         if refusal:
             _refuse(*refusal)
-
-    def _answers(self, results: list) -> list[tuple[int, int]]:
-        """(count, milliseconds left) per window. A counted window without an expiry is one
-        this call started (or, rarely, one whose key expired between the INCR and the PTTL
-        and was made again): its expiry is set now, so every counter expires; should that
-        fail, the next call finds the window still without one and sets it."""
-        answers = [(int(results[i] or 0), int(results[i + 1])) for i in range(0, len(results), 2)]
-        fresh = [b for b, (_, left) in zip(self.hits, answers, strict=False) if left < 0]
-        if fresh:
-            self.limiter.start_windows(fresh)
-            answers = [
-                (n, bucket.window_ms if left < 0 else left)
-                for bucket, (n, left) in zip(self.hits, answers, strict=False)
-            ] + answers[len(self.hits) :]
-        return answers
 
     def failed(self, exc: Exception) -> None:
         self.limiter.storage_failed(exc)
@@ -273,27 +266,52 @@ class Batch:
             self._decide(self.limiter.count(self))
         return self.refusal
 
-    def _decide(self, results: list) -> tuple[str, float] | None:
+    def answers(self, results: list) -> list[tuple[int, float | None]]:
+        """(count, window end) of every hit, then (count, None) of every read, from Redis's
+        answers. A count of 1 is a window this call started: it gets its expiry now (one more
+        round trip, once per window). A window found without an expiry (that round trip
+        failed) gets one from the call that finds it."""
+        answers, fresh = [], []
+        at = 0
+        for bucket, ask in zip(self.hits, self.ask, strict=True):
+            n = int(results[at])
+            left = int(results[at + 1]) if ask else None
+            at += 2 if ask else 1
+            period = bucket.item.get_expiry()
+            if n == 1 or (left is not None and left < 0):
+                fresh.append(bucket)
+                end = self.now + period
+            elif left is not None:
+                end = self.now + left / 1000
+            else:
+                end = self.limiter.window_end(bucket.key, self.now) or self.now + period
+            self.limiter.remember(bucket.key, end)
+            answers.append((n, end))
+        answers += [(int(value or 0), None) for value in results[at:]]
+        if fresh:
+            self.limiter.start_windows(fresh)
+        return answers
+
+    def _decide(self, answers: list) -> tuple[str, float] | None:
         self.resolved = True
-        now = time.time()
-        answers = [(n, now + max(0, left) / 1000) for n, left in results]
         counted, read = answers[: len(self.hits)], answers[len(self.hits) :]
-        for bucket, (n, reset) in zip(self.peeks, read, strict=True):
+        for bucket, (n, end) in zip(self.peeks, read, strict=True):
             if n >= bucket.item.amount:
-                self.refusal = ("too many failed authentications from this address", reset)
+                end = end or self.limiter.read_end(bucket, self.now)
+                self.refusal = ("too many failed authentications from this address", end)
                 return self.refusal  # no rate headers: the partner's count is not the reason
         self.stats = [
-            (bucket.item.amount - n, reset, bucket.item.amount, n > bucket.item.amount)
-            for bucket, (n, reset) in zip(self.hits, counted, strict=True)
+            (bucket.item.amount - n, end, bucket.item.amount, n > bucket.item.amount)
+            for bucket, (n, end) in zip(self.hits, counted, strict=True)
         ]
         breached = [
-            (b, reset)
-            for b, (n, reset) in zip(self.hits, counted, strict=True)
-            if n > b.item.amount
+            (bucket, end)
+            for bucket, (n, end) in zip(self.hits, counted, strict=True)
+            if n > bucket.item.amount
         ]
         if breached:
-            bucket, reset = max(breached, key=lambda b: b[1])
-            self.refusal = (f"too many requests: the limit is {bucket.item}", reset)
+            bucket, end = max(breached, key=lambda b: b[1])
+            self.refusal = (f"too many requests: the limit is {bucket.item}", end)
         return self.refusal
 
 
@@ -304,12 +322,14 @@ class PageLimiter:
     ``_storage``, ``_storage_dead``)."""
 
     enabled = True
+    KNOWN_WINDOWS = 10_000  # window ends this worker remembers (then it starts again)
 
     def __init__(self, storage: BreakerStorage | None, prefix: str, rides: bool = False):
         self._storage = storage
         self.prefix = prefix
         self.rides = rides and storage is not None  # counts ride with the page reads
         self.memory = MemoryStorage()
+        self._ends: dict[str, float] = {}
 
     @property
     def _storage_dead(self) -> bool:
@@ -322,25 +342,30 @@ class PageLimiter:
     def buckets(self, limit: str, *parts: str) -> list[Bucket]:
         """One bucket per item of the limit ("10/second; 500/hour" is two windows); the key
         names the limit, so a changed limit starts a new window."""
-        name = "/".join((self.prefix, *parts))
-        return [
-            Bucket(item, f"{name}/{item.amount}/{item.multiples}/{item.GRANULARITY.name}")
-            for item in _items(limit)
-        ]
+        return _buckets(self.prefix, limit, parts)
+
+    def window_end(self, key: str, now: float) -> float | None:
+        end = self._ends.get(key)
+        return end if end is not None and end > now else None
+
+    def remember(self, key: str, end: float) -> None:
+        if len(self._ends) >= self.KNOWN_WINDOWS:
+            self._ends.clear()
+        self._ends[key] = end
 
     def count(self, batch: Batch) -> list:
         """Count a batch on its own: one pipeline to Redis, or memory."""
         storage = self._storage
         if storage is not None and not storage.is_open:
             try:
-                return batch._answers(storage.run(lambda client: _run(client, batch)))
+                return batch.answers(storage.run(lambda client: _run(client, batch)))
             except Exception as exc:
                 log.warning("rate counts unavailable (%s); counting in memory", type(exc).__name__)
         return self.in_memory(batch)
 
     def start_windows(self, buckets: list[Bucket]) -> None:
-        """Give windows their expiry (``PEXPIRE ... NX`` would need Redis 7: this is for any).
-        A window whose call failed here keeps no expiry until the next call sets it."""
+        """Give new windows their expiry. A window whose call failed here is left without one
+        until the next call that asks finds it so."""
         if self._storage is None:
             return
 
@@ -352,6 +377,22 @@ class PageLimiter:
             self._storage.run(expire)
         except Exception as exc:
             log.warning("rate window expiry not set (%s)", type(exc).__name__)
+            for bucket in buckets:
+                self._ends.pop(bucket.key, None)  # ask again next time
+
+    def read_end(self, bucket: Bucket, now: float) -> float:
+        """When a window that is only read ends (for Retry-After): asked only on a refusal."""
+        storage = self._storage
+        if storage is not None and not storage.is_open:
+            try:
+                left = storage.run(lambda client: client.pttl(bucket.key))
+                if left > 0:
+                    return now + left / 1000
+            except Exception:
+                pass
+        if self.memory.get(bucket.key):
+            return self.memory.get_expiry(bucket.key)
+        return now + bucket.item.get_expiry()
 
     def storage_failed(self, exc: Exception) -> None:
         log.warning("rate counts unavailable (%s); counting in memory", type(exc).__name__)
@@ -359,15 +400,13 @@ class PageLimiter:
             self._storage._open()
 
     def in_memory(self, batch: Batch) -> list:
-        now = time.time()
         results = []
         for bucket in batch.hits:
             n = self.memory.incr(bucket.key, bucket.item.get_expiry())
-            results.append((int(n), int((self.memory.get_expiry(bucket.key) - now) * 1000)))
+            results.append((int(n), self.memory.get_expiry(bucket.key)))
         for bucket in batch.peeks:
             n = self.memory.get(bucket.key)
-            left = (self.memory.get_expiry(bucket.key) - now) * 1000 if n else 0
-            results.append((int(n), int(left)))
+            results.append((int(n), self.memory.get_expiry(bucket.key) if n else None))
         return results
 
     def failed_authentication(self, address: str) -> None:
@@ -379,14 +418,23 @@ class PageLimiter:
         Batch(self, [bucket], []).resolve()
 
 
+@functools.lru_cache(maxsize=4096)
+def _buckets(prefix: str, limit: str, parts: tuple[str, ...]) -> list[Bucket]:
+    name = "/".join((prefix, *parts))
+    return [
+        Bucket(item, f"{name}/{item.amount}/{item.multiples}/{item.GRANULARITY.name}")
+        for item in _items(limit)
+    ]
+
+
 def _run(client, batch: Batch) -> list:
     if isinstance(client, RedisCluster):  # keys on different nodes: one call each
         results = []
-        for bucket in batch.hits:
-            results += [client.incr(bucket.key), client.pttl(bucket.key)]
-        for bucket in batch.peeks:
-            results += [client.get(bucket.key), client.pttl(bucket.key)]
-        return results
+        for bucket, ask in zip(batch.hits, batch.ask, strict=True):
+            results.append(client.incr(bucket.key))
+            if ask:
+                results.append(client.pttl(bucket.key))
+        return results + [client.get(bucket.key) for bucket in batch.peeks]
     pipe = client.pipeline(transaction=False)
     batch.add(pipe)
     return pipe.execute()
