@@ -289,7 +289,9 @@ class Engine:
         blocks = [level_alert] if level_alert else []
         if check_in:  # the weekly check-in email: the routine, what changed, warning signs
             ctas = []
-        blocks += exercises + [warning_signs] + sections + ctas[: self.max_ctas]
+        # The warning signs once: the level's alert lists them already where it has one.
+        signs = [] if level_alert and safety.carries_warning_signs(level_alert) else [warning_signs]
+        blocks += exercises + signs + sections + ctas[: self.max_ctas]
 
         blocks, arrange_trace = self._arrange(blocks, own, level, calls, deadline, effects)
         blocks, changes = safety.enforce(blocks, rules, set(vetoed), warning_signs)

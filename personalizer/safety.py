@@ -10,6 +10,7 @@ the vocabulary's contract table, vetoes from the engine's own reading of the pro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 
 from personalizer.vocabulary import (
     ALERT_FOR_LEVEL,
@@ -17,6 +18,7 @@ from personalizer.vocabulary import (
     CONTRACT_LEVELS,
     FLAG_WORDS,
     LEVEL_RANK,
+    WARNING_SIGNS,
     WARNING_SIGNS_ALERT,
 )
 
@@ -58,6 +60,12 @@ def missing_alerts(catalog) -> list[tuple[str, str, str]]:
         elif item.origin != "built-in":
             problems.append((level, item_id, "must be built-in content, not a plugin's"))
     return problems
+
+
+def carries_warning_signs(block: dict) -> bool:
+    """A block that lists every warning sign, in their one wording (rule 4)."""
+    html = block.get("html", "")
+    return all(escape(sign, quote=False) in html for sign in WARNING_SIGNS)
 
 
 def highest(levels) -> str:
@@ -175,7 +183,8 @@ def enforce(
     """Return the blocks with the contract applied, and a note of each change made.
 
     One alert for the page's level comes first (on an emergency page, alone); the warning
-    signs are on every other page, added back if they went missing; nothing the rules
+    signs are on every other page (in the level's alert, or their own block, added back if
+    they went missing); nothing the rules
     refuse survives, whatever order or content the plugins left.
     """
     changes, kept, seen = [], [], set()
@@ -197,7 +206,7 @@ def enforce(
             changes.append(f"removed {kind} {bid}: {reason}")
             continue
         kept.append(block)
-    missing = not any(b["id"] == WARNING_SIGNS_ALERT for b in kept)
+    missing = not any(b["kind"] == "alert" and carries_warning_signs(b) for b in kept)
     if rules.warning_signs and missing and warning_signs is not None:
         kept.append(warning_signs)
         changes.append("added the warning signs back (rule 4)")
@@ -242,7 +251,7 @@ def check(page: dict, vetoed=frozenset(), commercial_allowed: bool = True) -> li
         if not any(a.get("kind") == "find_care" for a in emergency.get("actions", [])):
             problems.append("the emergency alert has no way to find emergency care")
     else:
-        if not any(b["kind"] == "alert" and b["id"] == WARNING_SIGNS_ALERT for b in blocks):
+        if not any(b["kind"] == "alert" and carries_warning_signs(b) for b in blocks):
             problems.append("the warning signs are missing (rule 4)")
     if level == "urgent" and ("exercise" in kinds or routine):
         problems.append("an urgent page holds an exercise or a routine (rule 2)")

@@ -227,5 +227,5 @@ def test_failsafe_pages_keep_the_contract(no_triage, profile):
     """Rule 9's fail-safe page: warning signs, no exercise, no routine, no offer of ours,
     the contract's levels still applied; and rules 1-8 on JSON and HTML."""
     page = no_triage.check(profile, failsafe=True)
-    if page["triage"]["level"] != "emergency":
+    if page["triage"]["level"] == "none":
         assert oracle.FAILSAFE_ALERT in [b["id"] for b in page["blocks"]]
