@@ -1,8 +1,9 @@
 """gunicorn settings for production and ``make run``.
 
-Two sync workers: on this 2-core machine `make bench` measures four sync workers within noise
-of two (using twice the memory) and gthread at half their hit rate (docs/performance.md), and
-the plugin time budget uses SIGALRM, which needs the main thread.
+Two sync workers: the plugin time budget uses SIGALRM, which needs the main thread, and on
+this 2-core machine more workers only add memory; `make bench` compares four sync workers and
+gthread on the production path (docs/performance.md; on a shared machine those figures are
+noisy). The app is preloaded in the master (see ``preload_app``).
 """
 
 import os

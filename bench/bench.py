@@ -215,6 +215,100 @@ def worker_model_table(example_json: str) -> list[str]:
     return lines
 
 
+def app_cpu_table(example_json: str) -> list[str]:
+    """CPU time per request of the WSGI apps alone, in this process (no gunicorn, no sockets
+    but Redis's): the floor app against the service on each path. Single-threaded process
+    time, so what else the machine runs hardly moves it."""
+    import io
+    import os
+    import tempfile
+
+    import http_bench
+    import redis
+
+    from personalizer.partners import new_key
+
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    body = example_json.encode()
+    store = redis.Redis.from_url(redis_url)
+    n = 300 if QUICK else 5000
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        key, digest = new_key("sk")
+        partners = Path(workdir) / "partners.yaml"
+        partners.write_text(
+            f"partners:\n  - id: bench-clinic\n    name: B\n    secret_key_sha256: {digest}\n"
+            f"    rate_limit: {http_bench.BENCH_LIMIT}\n"
+        )
+        os.environ["FLOOR_KEY"] = http_bench.FLOOR_KEY
+        os.environ["REDIS_URL"] = redis_url
+        try:
+            from floor_app import app as floor_app
+        finally:
+            os.environ.pop("REDIS_URL")
+
+        def service(limits: bool):
+            return make_app(
+                REDIS_URL=redis_url,
+                CACHE_PREFIX=http_bench.PREFIX,
+                PARTNERS_FILE=str(partners),
+                RATE_LIMIT=http_bench.BENCH_LIMIT,
+                RATE_LIMIT_ENABLED=limits,
+                PLUGIN_BUDGET_MS=50,
+            )
+
+        on, off = service(True), service(False)
+        bearer = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+        cases = [
+            ("floor app", floor_app, "/floor", {}),
+            ("service, secret key, rate limits on (production)", on, "/v1/pages", bearer),
+            ("service, anonymous, rate limits on", on, "/v1/pages", {}),
+            ("service, secret key, rate limits off", off, "/v1/pages", bearer),
+        ]
+
+        def call(app, path, extra):
+            environ = {
+                "REQUEST_METHOD": "POST",
+                "PATH_INFO": path,
+                "QUERY_STRING": "",
+                "SERVER_NAME": "127.0.0.1",
+                "SERVER_PORT": "8000",
+                "SERVER_PROTOCOL": "HTTP/1.1",
+                "REMOTE_ADDR": "127.0.0.1",
+                "HTTP_HOST": "127.0.0.1:8000",
+                "CONTENT_TYPE": "application/json",
+                "CONTENT_LENGTH": str(len(body)),
+                "wsgi.input": io.BytesIO(body),
+                "wsgi.url_scheme": "http",
+                "wsgi.errors": io.StringIO(),
+                "wsgi.multithread": False,
+                "wsgi.multiprocess": True,
+                "wsgi.run_once": False,
+                "wsgi.version": (1, 0),
+                **extra,
+            }
+            out = app(environ, lambda status, headers, exc_info=None: None)
+            b"".join(out)
+            getattr(out, "close", lambda: None)()
+
+        for _label, app, path, extra in cases[1:]:
+            call(app, path, extra)  # the page is built and stored once
+        store.set(http_bench.FLOOR_KEY, b"x" * 37_000)
+        for label, app, path, extra in cases:
+            for _ in range(n // 10):
+                call(app, path, extra)
+            started = time.process_time()
+            for _ in range(n):
+                call(app, path, extra)
+            rows.append((label, (time.process_time() - started) / n * 1e6))
+        http_bench.clean(store)
+    store.close()
+    floor_us = rows[0][1]
+    lines = ["| WSGI app, in-process | CPU us/request | over the floor |", "|---|---|---|"]
+    lines += [f"| {label} | {us:,.0f} | {us - floor_us:+,.0f} |" for label, us in rows]
+    return lines
+
+
 def profile_table(example_json: str) -> list[str]:
     """Where a request's time goes (py-spy, one worker, samples while wrk runs)."""
     import http_bench
@@ -374,6 +468,7 @@ def main() -> None:
     http, _ = http_table(example_json)
     models = worker_model_table(example_json)
     profiled = profile_table(example_json)
+    app_cpu = app_cpu_table(example_json)
     lines = [
         "# Performance",
         "",
@@ -411,6 +506,11 @@ def main() -> None:
         " counts as Redis). Waiting on a socket counts where it waits.",
         "",
         *profiled,
+        "",
+        "The apps alone, without gunicorn: the service's CPU over the floor's is where the"
+        " remaining gap lies, and how much of it the rate limits take.",
+        "",
+        *app_cpu,
         "",
         *BEFORE,
         "",

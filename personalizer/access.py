@@ -161,7 +161,7 @@ def authenticate() -> None:
     page_cache.RIDER.set(None)  # never one left from another request
     _check_ops_token()
     req = request._get_current_object()
-    if req.path.startswith("/v1/"):
+    if req.query_string and req.path.startswith("/v1/"):
         _refuse_keys_in_query()
     if req.endpoint != "v1.Pages" or req.method != "POST":
         return
@@ -627,8 +627,9 @@ def _cors(req, response: Response) -> None:
 
 def _rate_headers(response: Response) -> Response:
     """X-RateLimit-* of the limit closest to running out; Retry-After only on a 429."""
-    if response.status_code != 429:
-        response.headers.pop("Retry-After", None)
+    headers = response.headers
+    if response.status_code != 429 and "Retry-After" in headers:
+        del headers["Retry-After"]
     batch = g.get("rate_batch")
     stats = batch.stats if batch is not None else []
     own = g.get("own_limit")
@@ -638,10 +639,10 @@ def _rate_headers(response: Response) -> Response:
         return response
     breached = [s for s in stats if s[3]]
     remaining, reset, amount, _ = min(breached or stats, key=lambda s: (s[0], -s[1]))
-    headers = response.headers
-    headers["X-RateLimit-Limit"] = str(amount)
-    headers["X-RateLimit-Remaining"] = str(max(0, remaining))
-    headers["X-RateLimit-Reset"] = str(int(reset))
+    # Only set here, so added without looking for earlier ones (cheaper than setting).
+    headers.add("X-RateLimit-Limit", str(amount))
+    headers.add("X-RateLimit-Remaining", str(max(0, remaining)))
+    headers.add("X-RateLimit-Reset", str(int(reset)))
     if response.status_code == 429:
         headers["Retry-After"] = str(_seconds_until(reset))
     return response
