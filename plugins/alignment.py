@@ -10,13 +10,7 @@ Posture values describe a person; they do not diagnose stenosis or predict sympt
 
 from personalizer import hookimpl
 
-
-def _bucket(value, bands):
-    for upper, name in bands:
-        if value < upper:
-            return name
-    return bands[-1][1]
-
+from .common import bucket
 
 TILT = [(0, "posterior"), (18, "typical"), (23, "mild_anterior"), (999, "marked_anterior")]
 LORDOSIS = [
@@ -49,15 +43,15 @@ def personalizer_features(profile):
     a = profile.get("alignment", {})
     features = {"alignment_measured": True} if a else {}
     if "pelvic_tilt_deg" in a:
-        features["pelvic_tilt"] = _bucket(a["pelvic_tilt_deg"], TILT)
+        features["pelvic_tilt"] = bucket(a["pelvic_tilt_deg"], TILT)
     if "lumbar_lordosis_deg" in a:
-        features["lumbar_lordosis"] = _bucket(a["lumbar_lordosis_deg"], LORDOSIS)
+        features["lumbar_lordosis"] = bucket(a["lumbar_lordosis_deg"], LORDOSIS)
     if "pelvic_obliquity_deg" in a:
-        features["pelvic_obliquity"] = _bucket(abs(a["pelvic_obliquity_deg"]), OBLIQUITY)
+        features["pelvic_obliquity"] = bucket(abs(a["pelvic_obliquity_deg"]), OBLIQUITY)
     if "thoracic_kyphosis_deg" in a:
-        features["thoracic_kyphosis"] = _bucket(a["thoracic_kyphosis_deg"], KYPHOSIS)
+        features["thoracic_kyphosis"] = bucket(a["thoracic_kyphosis_deg"], KYPHOSIS)
     if "forward_head_cm" in a:
-        features["forward_head"] = _bucket(a["forward_head_cm"], FORWARD_HEAD)
+        features["forward_head"] = bucket(a["forward_head_cm"], FORWARD_HEAD)
     return {name: value for name, value in features.items() if value != "typical"}
 
 

@@ -21,6 +21,8 @@ alphabetical order decide.
 from personalizer import hookimpl
 from personalizer.vocabulary import CONTRACT_LEVELS
 
+from .common import LIMITED_WALKING
+
 READS_FEATURES = (
     "alignment_measured",
     "pelvic_tilt",
@@ -43,7 +45,6 @@ READS_FEATURES = (
     "steady",
 )
 
-LIMITED = ("none", "minimal", "very_short", "short")
 POSTURE = (
     "pelvic_tilt",
     "lumbar_lordosis",
@@ -63,7 +64,7 @@ def _rules(f):
     relief = f.get("flexion_relief") and not less_typical
     pain_high = f.get("pain") == "high"
     bike_first = walking in ("none", "minimal")
-    walk_limited = walking in LIMITED
+    walk_limited = walking in LIMITED_WALKING
     mild = f.get("steady", False)
     rules = [
         # What stenosis is: first, for everyone.

@@ -14,10 +14,11 @@ leg weakness or high pain.
 
 from personalizer import hookimpl
 
+from .common import LIMITED_WALKING, bucket
+
 # Minutes of walking before the legs force a stop. 20 or more reads as "not limited".
 WALKING = [(1, "none"), (3, "minimal"), (10, "very_short"), (20, "short"), (10**6, "longer")]
 PAIN = [(7, "moderate"), (11, "high")]
-LIMITED_WALKING = ("none", "minimal", "very_short", "short")
 
 READS_FEATURES = (
     "flexion_relief",
@@ -34,10 +35,6 @@ READS_FEATURES = (
     "pattern",
     "steady",
 )
-
-
-def _bucket(value, bands):
-    return next(name for upper, name in bands if value < upper)
 
 
 @hookimpl
@@ -60,9 +57,9 @@ def personalizer_features(profile):
     if "legs" in s:
         features["legs"] = {"left": "one", "right": "one"}.get(s["legs"], s["legs"])
     if "walking_tolerance_min" in s:
-        features["walking"] = _bucket(s["walking_tolerance_min"], WALKING)
+        features["walking"] = bucket(s["walking_tolerance_min"], WALKING)
     if "pain_score" in s:
-        features["pain"] = _bucket(s["pain_score"], PAIN)
+        features["pain"] = bucket(s["pain_score"], PAIN)
     features["pattern"] = _pattern(worse, eased)
     # Ready for firmer floor work: low pain (0-3), walking 20 minutes or more, no weakness or
     # numbness. One feature rather than a pain bucket, so low pain alone does not split the
