@@ -191,8 +191,10 @@ def authenticate() -> None:
     else:
         hits = limiter.buckets(config["RATE_LIMIT"], "addr", address)
     batch = g.rate_batch = Batch(limiter, hits, peeks)
-    if limiter.rides and not req.query_string:  # ?explain=1 builds before any page read
-        page_cache.RIDER.set(batch)  # counted with the page read, in one round trip
+    # Counted with the page read, in one round trip, when one comes first: not with a query
+    # (?explain=1 builds without reading), nor while the cache is known down.
+    if limiter.rides is not None and not req.query_string and limiter.rides.available():
+        page_cache.RIDER.set(batch)
         return
     refusal = batch.resolve()  # no page read to ride with: counted now, before any build
     if refusal:
@@ -324,10 +326,11 @@ class PageLimiter:
     enabled = True
     KNOWN_WINDOWS = 10_000  # window ends this worker remembers (then it starts again)
 
-    def __init__(self, storage: BreakerStorage | None, prefix: str, rides: bool = False):
+    def __init__(self, storage: BreakerStorage | None, prefix: str, rides=None):
         self._storage = storage
         self.prefix = prefix
-        self.rides = rides and storage is not None  # counts ride with the page reads
+        # The page cache the counts ride with (cache.RedisCache), or None: they go on their own.
+        self.rides = rides if storage is not None else None
         self.memory = MemoryStorage()
         self._ends: dict[str, float] = {}
 
@@ -572,7 +575,7 @@ def init_app(app: Flask) -> None:
             uri, options = _storage(cfg["REDIS_URL"], cfg["REDIS_TIMEOUT_S"])
             storage = BreakerStorage(uri, **options)
         cache = app.extensions["personalizer"].cache
-        rides = isinstance(cache, page_cache.RedisCache) and cache.rides
+        rides = cache if isinstance(cache, page_cache.RedisCache) and cache.rides else None
         limiter = PageLimiter(storage, cfg["CACHE_PREFIX"] + "ratelimit", rides)
         app.extensions["personalizer_limiter"] = limiter
     # What tools read: the limiter, or an object saying limits are off.

@@ -127,6 +127,10 @@ class RedisCache:
     def _available(self) -> bool:
         return self._open_until <= self.clock()
 
+    def available(self) -> bool:
+        """False while the breaker is open (calls skip Redis)."""
+        return self._open_until <= self.clock()
+
     def _failed(self, exc: Exception) -> None:
         self._errors += 1
         if self._errors >= self.trip_after:
