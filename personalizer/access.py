@@ -241,13 +241,14 @@ class Batch:
 
     # -- the cache's rider protocol (personalizer/cache.py) --
 
-    def add(self, pipe) -> None:
+    def commands(self) -> list[tuple]:
+        commands = []
         for bucket, ask in zip(self.hits, self.ask, strict=True):
-            pipe.incr(bucket.key)
+            commands.append(("INCR", bucket.key))
             if ask:
-                pipe.pttl(bucket.key)
-        for bucket in self.peeks:
-            pipe.get(bucket.key)
+                commands.append(("PTTL", bucket.key))
+        commands += [("GET", bucket.key) for bucket in self.peeks]
+        return commands
 
     def done(self, results: list) -> None:
         refusal = self._decide(self.answers(results))
@@ -439,7 +440,8 @@ def _run(client, batch: Batch) -> list:
                 results.append(client.pttl(bucket.key))
         return results + [client.get(bucket.key) for bucket in batch.peeks]
     pipe = client.pipeline(transaction=False)
-    batch.add(pipe)
+    for command in batch.commands():
+        pipe.execute_command(*command)
     return pipe.execute()
 
 
