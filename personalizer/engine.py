@@ -220,8 +220,15 @@ class Engine:
     # -- building ----------------------------------------------------------------------
 
     def build(
-        self, features: dict, key: str, calls: CallLog | None = None, policy: Policy | None = None
+        self,
+        features: dict,
+        key: str,
+        calls: CallLog | None = None,
+        policy: Policy | None = None,
+        explain: bool = False,
     ) -> Built:
+        """The page for these features. ``explain``: also trace every decision (what each
+        block outranked, what was cut and why), which only ``?explain=1`` shows."""
         calls = calls or CallLog()
         policy = policy or self.policy
         deadline = time.monotonic() + self.deadline_s
@@ -321,9 +328,6 @@ class Engine:
             "follow_up": {"stage": own.get("stage", 0)},
         }
         trace = dict(
-            placement=_placement(page["blocks"], scores, vetoed, catalog),
-            cut=_cut(page["blocks"], scores, vetoed, catalog, self.max_sections)
-            + (routine.left_out(ranked("exercise"), minutes) if rules.exercises else []),
             triage_overridden=overridden,
             candidates=candidates_trace,
             vetoes=veto_trace,
@@ -332,6 +336,12 @@ class Engine:
             failsafe=failsafe,
             cautious=cautious,
         )
+        if explain:
+            trace.update(
+                placement=_placement(page["blocks"], scores, vetoed, catalog),
+                cut=_cut(page["blocks"], scores, vetoed, catalog, self.max_sections)
+                + (routine.left_out(ranked("exercise"), minutes) if rules.exercises else []),
+            )
         return Built(page, calls, degraded=bool(calls.failures), trace=trace)
 
     def _triage(self, features, calls, deadline):

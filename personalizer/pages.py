@@ -191,7 +191,8 @@ class PageService:
         calls = CallLog()
         features = self._features(profile, calls, partner)
         key = self.engine.decision_key(features)
-        built = self.engine.build(features, key, calls, self.engine.policy.for_partner(partner))
+        policy = self.engine.policy.for_partner(partner)
+        built = self.engine.build(features, key, calls, policy, explain=True)
         contributed = {
             call.plugin: call.result
             for call in calls.calls

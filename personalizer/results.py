@@ -7,6 +7,7 @@ as JSON (no lone surrogates, no integer beyond what JSON readers keep exact).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -72,7 +73,13 @@ def records(result, required: dict) -> list[dict]:
 
 
 def text(value) -> bool:
-    return isinstance(value, str) and 0 < len(value.strip()) <= 300 and _encodable(value)
+    return isinstance(value, str) and _text(value)
+
+
+# Plugins repeat the same ids and reasons on every page: each string is checked once.
+@functools.lru_cache(maxsize=8192)
+def _text(value: str) -> bool:
+    return 0 < len(value.strip()) <= 300 and _encodable(value)
 
 
 def score(value) -> bool:
@@ -87,7 +94,12 @@ _NOT_IN_A_REASON = re.compile(r"[<>{}\x00-\x1f\x7f]|https?:|www\.", re.IGNORECAS
 
 
 def reason(value) -> bool:
-    return text(value) and len(value) <= MAX_REASON and _NOT_IN_A_REASON.search(value) is None
+    return isinstance(value, str) and _reason(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _reason(value: str) -> bool:
+    return _text(value) and len(value) <= MAX_REASON and _NOT_IN_A_REASON.search(value) is None
 
 
 # A flag a plugin names: a contract flag or a word of its own, never free text.

@@ -183,7 +183,7 @@ def fill(
     ``stage`` (0..6) and eased for a flare-up (see the module docstring). ``hold_walking``
     keeps walking at its starting minutes (a circulation clue: fact sheet section 2, "hold
     walking progression")."""
-    chosen = _choose(ranked, budget_min)[0]
+    chosen = _choose(ranked, budget_min, explain=False)[0]
     return progress(chosen, budget_min, stage, flare_up, hold_walking)
 
 
@@ -340,7 +340,9 @@ def progress(
     return out
 
 
-def _choose(ranked, budget_min):
+def _choose(ranked, budget_min, explain: bool = True):
+    """The routine and, with ``explain``, why each other exercise was left out. Without it,
+    the search stops once the routine is full, so a large catalog costs little more."""
     ordered = rank(ranked)
     chosen: list[Entry] = []
     out: dict[str, str] = {}
@@ -356,7 +358,7 @@ def _choose(ranked, budget_min):
             out[item.id] = f"one aerobic activity a day: {timed[0].id} scored higher"
     used = sum(e.daily_minutes for e in chosen)
     limit = MAX_EXERCISES_LONG if budget_min > LONG_BUDGET else MAX_EXERCISES
-    others = [Entry(item, dose_for(item)) for item, _ in ordered if not _timed(item)]
+    others = _Entries(item for item, _ in ordered if not _timed(item))
     picked: list[Entry] = []
     goals_done: set[str] = set()
     for balance_goals in (True, False):
@@ -365,6 +367,8 @@ def _choose(ranked, budget_min):
             if item_id in {e.item.id for e in picked}:
                 continue
             if len(picked) >= limit:
+                if not explain:
+                    break
                 out[item_id] = f"the routine already holds {limit} exercises"
                 continue
             if used + entry.daily_minutes > budget_min:
@@ -387,6 +391,21 @@ def _choose(ranked, budget_min):
         if item.id in out
     ]
     return chosen, cut
+
+
+class _Entries:
+    """Entries made as they are first reached, and kept for a second pass."""
+
+    def __init__(self, items):
+        self._items = iter(items)
+        self._made: list[Entry] = []
+
+    def __iter__(self):
+        yield from self._made
+        for item in self._items:
+            entry = Entry(item, dose_for(item))
+            self._made.append(entry)
+            yield entry
 
 
 def cut_line_ties(ranked: list[tuple[Item, float]], chosen: list[Entry]) -> list[tuple]:
