@@ -238,7 +238,9 @@ class Engine:
 
         level, triage_entries, triage_ran, overridden = self._triage(own, calls, deadline)
         failsafe = not triage_ran
-        scores, reasons, candidates_trace = self._candidates(own, level, calls, deadline, effects)
+        scores, reasons, candidates_trace = self._candidates(
+            own, level, calls, deadline, effects, explain
+        )
         vetoed, veto_trace = self._exclusions(own, calls, deadline)
         # Without the features or the vetoes of every plugin, we cannot be sure which
         # exercises suit this person: only those with no contraindication stay.
@@ -481,10 +483,11 @@ class Engine:
         merged["skip"] = frozenset(merged["disable_plugins"] - protected)
         return merged
 
-    def _candidates(self, features, level, calls, deadline, effects):
+    def _candidates(self, features, level, calls, deadline, effects, explain=False):
         scores: dict[str, float] = {}
         reasons: dict[str, list] = {}
         trace = []
+        offers, catalog = effects["offers"], self.catalog
         for plugin, picks in self.runner.call(
             "personalizer_candidates",
             {"features": features, "catalog": self.plugin_catalog, "level": level},
@@ -495,13 +498,16 @@ class Engine:
         ):
             weight = effects["weights"].get(plugin, 1.0)
             for pick in picks:
-                item_id = _swapped(pick["id"], effects["offers"], self.catalog)
-                pick = {**pick, "id": item_id, "score": pick["score"] * weight}
-                scores[item_id] = scores.get(item_id, 0.0) + pick["score"]
+                item_id = _swapped(pick["id"], offers, catalog) if offers else pick["id"]
+                score, reason = pick["score"] * weight, pick["reason"]
+                scores[item_id] = scores.get(item_id, 0.0) + score
                 said = reasons.setdefault(item_id, [])
-                if all(w["reason"] != pick["reason"] for w in said):
-                    said.append({"plugin": plugin, "reason": pick["reason"]})
-                trace.append({"plugin": plugin, **pick})
+                if all(w["reason"] != reason for w in said):
+                    said.append({"plugin": plugin, "reason": reason})
+                if explain:
+                    trace.append(
+                        {"plugin": plugin, "id": item_id, "score": score, "reason": reason}
+                    )
         return scores, reasons, trace
 
     def _exclusions(self, features, calls, deadline):
