@@ -54,10 +54,61 @@ def valid_rate_limit(value):
     return value
 
 
+def contrast_with_white(colour: str) -> float:
+    """WCAG 2 contrast ratio of ``#rrggbb`` against white."""
+
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(colour[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return 1.05 / (luminance + 0.05)
+
+
+MIN_CONTRAST = 4.5  # WCAG AA for text: the brand colour is a button's background
+
+
+def valid_brand_colour(value):
+    FullMatch(r"#[0-9a-fA-F]{6}", "must be #rrggbb")(value)
+    ratio = contrast_with_white(value)
+    if ratio < MIN_CONTRAST:
+        raise ma.ValidationError(
+            f"contrast with white is {ratio:.2f}:1, below {MIN_CONTRAST}:1 (text on it is "
+            "hard to read): choose a darker colour"
+        )
+    return value
+
+
+def _link(value) -> dict:
+    if set(value) != {"title", "href"} or not all(isinstance(v, str) for v in value.values()):
+        raise ma.ValidationError("needs a title and an href")
+    if not HREF.fullmatch(value["href"]) or any(ord(c) < 32 for c in value["href"]):
+        raise ma.ValidationError(
+            "href must be an http(s) URL or a path on our site (not //host or /\\host)"
+        )
+    return value
+
+
+class FindClinician(ma.fields.Field):
+    """``false`` drops our "find a clinician" offer from this partner's pages; ``{title,
+    href}`` replaces it with the partner's own."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is False:
+            return False
+        if isinstance(value, dict):
+            return _link(value)
+        raise ma.ValidationError("must be false, or a title and an href")
+
+
 class PolicySchema(ma.Schema):
     commercial_ctas = ma.fields.Boolean(load_default=False)
     cta = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(("title", "href"))))
-    brand_colour = ma.fields.String(validate=FullMatch(r"#[0-9a-fA-F]{6}", "must be #rrggbb"))
+    brand_colour = ma.fields.String(validate=valid_brand_colour)
+    find_clinician = FindClinician()
+    emergency_care_url = ma.fields.String(validate=FullMatch(r"https://[^\s\\]+", "must be https"))
+    urgent_care_url = ma.fields.String(validate=FullMatch(r"https://[^\s\\]+", "must be https"))
     emergency_number = ma.fields.String(validate=ma.validate.Length(1, 40))
     emergency_service = ma.fields.String(validate=ma.validate.Length(1, 80))
     urgent_number = ma.fields.String(validate=ma.validate.Length(1, 80))
@@ -65,12 +116,7 @@ class PolicySchema(ma.Schema):
 
     @ma.validates("cta")
     def _cta(self, value, **kwargs):
-        if set(value) != {"title", "href"} or not all(isinstance(v, str) for v in value.values()):
-            raise ma.ValidationError("needs a title and an href")
-        if not HREF.fullmatch(value["href"]) or any(ord(c) < 32 for c in value["href"]):
-            raise ma.ValidationError(
-                "href must be an http(s) URL or a path on our site (not //host or /\\host)"
-            )
+        _link(value)
 
 
 class PartnerSchema(ma.Schema):
