@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from personalizer.partners import new_key  # noqa: E402
 from personalizer.testing import BUILTINS  # noqa: E402
-from tests.redis_tools import free_port  # noqa: E402
+from tests.support.redis_tools import free_port  # noqa: E402
 
 PREFIX = "personalizer-bench:"
 FLOOR_KEY = PREFIX + "floor"

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench import population  # noqa: E402
-from tests.redis_tools import RedisServer  # noqa: E402
-from tests.servers import gunicorn  # noqa: E402
+from tests.support.redis_tools import RedisServer  # noqa: E402
+from tests.support.servers import gunicorn  # noqa: E402
 
 RATE = 50  # requests per second
 SECONDS = 60

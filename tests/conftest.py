@@ -18,44 +18,7 @@ import pytest
 import redis
 
 from personalizer import create_app
-from personalizer.testing import BUILTINS
-
-EXAMPLE_PROFILE = {
-    "alignment": {
-        "pelvic_tilt_deg": 17.5,
-        "lumbar_lordosis_deg": 62,
-        "pelvic_obliquity_deg": -2.0,
-        "thoracic_kyphosis_deg": 48,
-        "forward_head_cm": 5.5,
-    },
-    "symptoms": {
-        "legs": "both",
-        "worse_with": ["standing", "walking"],
-        "eased_by": ["sitting", "leaning_forward"],
-        "walking_tolerance_min": 10,
-        "numbness": True,
-        "weakness": False,
-        "pain_score": 6,
-    },
-    "red_flags": ["unexplained_weight_loss"],
-    "context": {"channel": "web", "locale": "en", "minutes_per_day": 15},
-}
-
-
-def base_config(**overrides) -> dict:
-    """Test settings: built-in plugins only (installed packages must not leak in), a
-    generous plugin budget so a busy machine does not turn pages into fail-safe pages, and
-    no rate limit unless a test turns it on."""
-    config = {
-        "TESTING": True,
-        "LOAD_PLUGINS": list(BUILTINS),
-        "PLUGIN_BUDGET_MS": 1000,
-        "REQUEST_DEADLINE_MS": 5000,
-        "REDIS_URL": None,
-        "RATE_LIMIT_ENABLED": False,
-    }
-    config.update(overrides)
-    return config
+from tests.support import base_config
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from redis.connection import AbstractConnection
 
 from personalizer import create_app
 from personalizer.partners import new_key
-from tests.conftest import EXAMPLE_PROFILE, base_config
+from tests.support import EXAMPLE_PROFILE, base_config
 
 PROFILE = {**copy.deepcopy(EXAMPLE_PROFILE), "red_flags": []}
 

@@ -33,7 +33,7 @@ import yaml
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from personalizer.partners import new_key
-from tests.conftest import EXAMPLE_PROFILE, base_config
+from tests.support import EXAMPLE_PROFILE, base_config
 from tests.test_embed import embed_app
 
 ROOT = Path(__file__).resolve().parent.parent

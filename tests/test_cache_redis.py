@@ -3,7 +3,7 @@
 import copy
 
 from personalizer import create_app
-from tests.conftest import EXAMPLE_PROFILE, base_config
+from tests.support import EXAMPLE_PROFILE, base_config
 
 
 def own_keys(redis_client, prefix):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from personalizer.cli import diff_pages, main
-from tests.conftest import BUILTINS, EXAMPLE_PROFILE
+from tests.support import BUILTINS, EXAMPLE_PROFILE
 
 REAL_CONTENT = Path(__file__).resolve().parent.parent / "content"
 ONLY_BUILTINS = ["--load-plugins", ",".join(BUILTINS)]

@@ -18,7 +18,7 @@ import pytest
 
 from personalizer import create_app, routine
 from tests.clinical_profiles import ARCHETYPES, random_profiles
-from tests.conftest import base_config
+from tests.support import base_config
 
 # Words that must never reach a patient's reason: plugin ids, internal feature words, jargon.
 JARGON = re.compile(

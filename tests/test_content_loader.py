@@ -17,7 +17,7 @@ import yaml
 
 from personalizer import create_app
 from personalizer.content import ALLOWED_TAGS, ContentError, load_catalog
-from tests.conftest import base_config
+from tests.support import base_config
 
 REAL_CONTENT = Path(__file__).resolve().parent.parent / "content"
 TODAY = dt.date(2026, 6, 1)

@@ -14,7 +14,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from personalizer import docs_ui
-from tests.conftest import base_config
+from tests.support import base_config
 from tests.test_browser import ARTIFACTS, DESKTOP, QuietWSGIHandler, browser  # noqa: F401
 from tests.test_embed import embed_app
 

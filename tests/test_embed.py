@@ -21,7 +21,7 @@ from personalizer.schemas import (
     SymptomsSchema,
 )
 from personalizer.vocabulary import LEGS_SINCE_LAST, ROUTINE_FELT
-from tests.conftest import EXAMPLE_PROFILE, base_config
+from tests.support import EXAMPLE_PROFILE, base_config
 
 
 def embed_app(config: dict):

@@ -1,6 +1,6 @@
 """The read-only endpoints: plugins, catalog, health, OpenAPI."""
 
-from tests.conftest import BUILTINS
+from tests.support import BUILTINS
 
 
 def test_plugins_lists_every_builtin(client):
@@ -17,7 +17,7 @@ def test_plugins_lists_every_builtin(client):
 
 def test_disabled_plugin_is_listed_as_disabled(app):
     from personalizer import create_app
-    from tests.conftest import base_config
+    from tests.support import base_config
 
     client = create_app(base_config(DISABLE_PLUGINS=["education"])).test_client()
     by_name = {p["name"]: p for p in client.get("/v1/plugins").get_json()}

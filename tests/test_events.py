@@ -15,8 +15,8 @@ import pytest
 
 from personalizer import cli, create_app
 from personalizer.events import MemoryEventStore, parse_entry, tally, visitor_hash
-from tests.conftest import base_config
-from tests.redis_tools import Proxy
+from tests.support import base_config
+from tests.support.redis_tools import Proxy
 
 SECRET = "events-test-secret-0123456789"
 

@@ -11,8 +11,8 @@ import pytest
 
 from personalizer import create_app
 from personalizer.experiments import Experiments
-from tests.conftest import EXAMPLE_PROFILE, base_config
 from tests.plugins import oracle
+from tests.support import EXAMPLE_PROFILE, base_config
 
 SWAP = {
     "features": {

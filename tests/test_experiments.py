@@ -467,7 +467,7 @@ def test_overlapping_effects_resolve_cautiously():
 
 def test_the_example_payload_passes_the_service_checks_of_plugins_and_content():
     from personalizer import create_app
-    from tests.conftest import base_config
+    from tests.support import base_config
 
     app = create_app(base_config(EXPERIMENTS_FILE=str(EXAMPLE)))
     experiments = app.extensions["personalizer_experiments"]["experiments"]

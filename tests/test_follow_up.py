@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from personalizer import create_app, routine
 from personalizer_plugins import progression
-from tests.conftest import base_config
+from tests.support import base_config
 
 FOLLOW_UP_FEATURES = {"stage", "step", "flare_up", "legs_worse"}
 FELT = ("too_easy", "about_right", "too_hard")

@@ -4,7 +4,7 @@ page, as docs/plugins.md says it does (the meta-tests in test_plugin_host.py ins
 from __future__ import annotations
 
 from personalizer import create_app, hookimpl
-from tests.conftest import BUILTINS, base_config
+from tests.support import BUILTINS, base_config
 
 PROFILE = {
     "symptoms": {"worse_with": ["walking"], "walking_tolerance_min": 10, "pain_score": 4},

@@ -25,8 +25,8 @@ import pytest
 
 from personalizer import create_app
 from personalizer.config import ROOT
-from tests.conftest import BUILTINS, base_config
-from tests.redis_tools import free_port
+from tests.support import BUILTINS, base_config
+from tests.support.redis_tools import free_port
 
 LIMIT = 64 * 1024  # MAX_CONTENT_LENGTH default
 JSON = "application/json"

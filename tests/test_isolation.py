@@ -12,8 +12,8 @@ import threading
 
 from personalizer import create_app
 from personalizer.schemas import ProfileSchema
-from tests.conftest import BUILTINS, base_config
-from tests.servers import gunicorn
+from tests.support import BUILTINS, base_config
+from tests.support.servers import gunicorn
 
 REQUESTS = 10_000
 THREADS = 8

@@ -4,7 +4,7 @@ import json
 import logging
 
 from personalizer.observability import JsonFormatter
-from tests.conftest import EXAMPLE_PROFILE
+from tests.support import EXAMPLE_PROFILE
 
 
 def test_request_id_is_returned_or_made(client):
@@ -56,7 +56,7 @@ def test_logs_hold_no_profile_values(app, caplog):
 
 def test_redis_credentials_are_never_logged(caplog):
     from personalizer import create_app
-    from tests.conftest import base_config
+    from tests.support import base_config
 
     app = create_app(base_config(REDIS_URL="redis://reader:s3cret-pw@127.0.0.1:1/0"))
     client = app.test_client()
@@ -73,7 +73,7 @@ def test_metrics_add_up_over_gunicorn_workers():
     import http.client
     import re
 
-    from tests.servers import gunicorn
+    from tests.support.servers import gunicorn
 
     with gunicorn(WEB_CONCURRENCY="2") as server:
         for _ in range(40):

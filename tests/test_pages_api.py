@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import EXAMPLE_PROFILE
+from tests.support import EXAMPLE_PROFILE
 
 ACTIONS = ("exercise", "cta")
 

@@ -8,7 +8,7 @@ import yaml
 
 from personalizer import create_app
 from personalizer.partners import Registry, new_key
-from tests.conftest import EXAMPLE_PROFILE, base_config
+from tests.support import EXAMPLE_PROFILE, base_config
 
 ORIGIN = "https://riverside.example"
 ROUTINE = {**EXAMPLE_PROFILE, "red_flags": [], "context": {"channel": "web"}}

@@ -7,7 +7,7 @@ import yaml
 
 from personalizer import create_app
 from personalizer.partners import Registry, new_key
-from tests.conftest import EXAMPLE_PROFILE, base_config
+from tests.support import EXAMPLE_PROFILE, base_config
 
 ORIGIN = "https://riverside.example"
 EMERGENCY = {"red_flags": ["saddle_numbness"], "context": {"channel": "clinic"}}

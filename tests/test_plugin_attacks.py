@@ -16,8 +16,8 @@ import pytest
 
 from personalizer import create_app, hookimpl
 from personalizer.testing import assert_conformance, memory_problems
-from tests.conftest import BUILTINS, base_config
 from tests.plugins import attacks, oracle
+from tests.support import BUILTINS, base_config
 
 EMERGENCY = {
     "symptoms": {"worse_with": ["standing"], "eased_by": ["sitting"], "pain_score": 9},

@@ -19,7 +19,6 @@ import pytest
 
 from personalizer import create_app, hookimpl
 from personalizer_plugins import red_flags
-from tests.conftest import BUILTINS, base_config
 from tests.plugins import (
     alerts_last,
     commercial_push,
@@ -36,6 +35,7 @@ from tests.plugins import (
     vetoed_pick,
 )
 from tests.plugins.oracle import ALERT_ID, EMERGENCY, FLAGS, LEVEL_OF
+from tests.support import BUILTINS, base_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "entrypoint_plugin"
 PAGE_HOOKS = raiser.HOOKS

@@ -12,7 +12,7 @@ import pytest
 from personalizer import create_app, hookimpl, hookspecs
 from personalizer.config import ROOT
 from personalizer.results import CONTRACTS
-from tests.conftest import BUILTINS, base_config
+from tests.support import BUILTINS, base_config
 
 SHORT_WALK = {"symptoms": {"walking_tolerance_min": 8, "worse_with": ["walking"]}}
 

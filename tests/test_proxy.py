@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from personalizer.config import ROOT
-from tests.conftest import EXAMPLE_PROFILE
-from tests.redis_tools import free_port
-from tests.servers import gunicorn
+from tests.support import EXAMPLE_PROFILE
+from tests.support.redis_tools import free_port
+from tests.support.servers import gunicorn
 
 SLOW_CLIENTS = 50
 LIMIT_S = 1.0

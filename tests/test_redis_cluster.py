@@ -9,8 +9,8 @@ import redis
 from redis.cluster import RedisCluster
 
 from personalizer import create_app
-from tests.conftest import EXAMPLE_PROFILE, base_config
-from tests.redis_tools import RedisServer, free_port
+from tests.support import EXAMPLE_PROFILE, base_config
+from tests.support.redis_tools import RedisServer, free_port
 
 
 def close(*apps) -> None:

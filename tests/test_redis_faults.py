@@ -22,8 +22,8 @@ import uuid
 import pytest
 
 from personalizer import create_app
-from tests.conftest import EXAMPLE_PROFILE, base_config
-from tests.redis_tools import Proxy, RedisServer
+from tests.support import EXAMPLE_PROFILE, base_config
+from tests.support.redis_tools import Proxy, RedisServer
 
 BUDGET_S = 1.5  # any request, whatever Redis does
 NO_WAIT_S = 0.5  # generous for a request that does not touch Redis (a few ms unloaded)

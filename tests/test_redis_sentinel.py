@@ -7,8 +7,8 @@ import pytest
 import redis
 
 from personalizer import create_app
-from tests.conftest import base_config
-from tests.redis_tools import RedisServer, free_port, redis_server_binary
+from tests.support import base_config
+from tests.support.redis_tools import RedisServer, free_port, redis_server_binary
 
 
 @pytest.fixture(scope="module")

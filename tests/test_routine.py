@@ -23,7 +23,7 @@ import yaml
 
 from personalizer import create_app, routine, safety
 from personalizer.vocabulary import PHASES
-from tests.conftest import EXAMPLE_PROFILE, base_config
+from tests.support import EXAMPLE_PROFILE, base_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUDGETS = range(5, 61)

@@ -18,9 +18,9 @@ import yaml
 
 from personalizer import create_app, hookimpl, safety, vocabulary
 from personalizer.partners import new_key
-from tests.conftest import base_config
 from tests.plugins import oracle
 from tests.plugins.oracle import ALERT_ID, ASSESS, EMERGENCY, FLAGS, LEVEL_OF, URGENT
+from tests.support import base_config
 
 # Measured alignment (so our commercial programme is offered) and a walking-limited pattern
 # (so the page has a full routine). Legs worse only walking and nothing eases them, so no

@@ -27,7 +27,6 @@ from hypothesis import strategies as st
 
 from personalizer import create_app
 from personalizer.schemas import CHANNELS, EASED_BY, LEGS, WORSE_WITH
-from tests.conftest import BUILTINS, base_config
 from tests.plugins import (
     alerts_last,
     attacks,
@@ -40,6 +39,7 @@ from tests.plugins import (
     vetoed_pick,
 )
 from tests.plugins.oracle import FLAGS
+from tests.support import BUILTINS, base_config
 
 SETTINGS = settings(
     max_examples=1000,

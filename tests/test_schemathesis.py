@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from personalizer import create_app
-from tests.conftest import base_config
+from tests.support import base_config
 
 APP = create_app(base_config())
 schema = schemathesis.openapi.from_wsgi("/openapi.json", APP)

@@ -12,7 +12,7 @@ import yaml
 
 from personalizer import create_app
 from personalizer.partners import Registry, new_key
-from tests.conftest import EXAMPLE_PROFILE, base_config
+from tests.support import EXAMPLE_PROFILE, base_config
 
 ORIGIN = "https://riverside.example"
 ROUTINE = {**copy.deepcopy(EXAMPLE_PROFILE), "red_flags": []}

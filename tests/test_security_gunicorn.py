@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 
-from tests.servers import gunicorn
+from tests.support.servers import gunicorn
 
 
 def request(port: int, method: str, path: str, body: dict | None = None) -> int:

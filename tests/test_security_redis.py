@@ -15,9 +15,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tests.conftest import EXAMPLE_PROFILE
-from tests.redis_tools import Proxy, RedisServer
-from tests.servers import gunicorn
+from tests.support import EXAMPLE_PROFILE
+from tests.support.redis_tools import Proxy, RedisServer
+from tests.support.servers import gunicorn
 
 BUDGET_S = 1.5  # any request, whatever Redis does (docs/operations.md)
 TIMEOUT_S = 0.25  # PERSONALIZER_REDIS_TIMEOUT_S

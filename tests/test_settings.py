@@ -11,7 +11,7 @@ import pytest
 
 from personalizer import config, create_app
 from personalizer.config import ROOT, ConfigError
-from tests.conftest import base_config
+from tests.support import base_config
 
 CONTENT = str(ROOT / "content")
 

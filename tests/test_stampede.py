@@ -6,7 +6,7 @@ import time
 from personalizer import create_app, hookimpl
 from personalizer.hookcalls import CallLog
 from personalizer.schemas import ProfileSchema
-from tests.conftest import BUILTINS, EXAMPLE_PROFILE, base_config
+from tests.support import BUILTINS, EXAMPLE_PROFILE, base_config
 
 WORKERS = 8
 

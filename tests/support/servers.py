@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from personalizer.config import ROOT
 from personalizer.testing import BUILTINS
-from tests.redis_tools import free_port
+from tests.support.redis_tools import free_port
 
 
 @dataclass(frozen=True)
