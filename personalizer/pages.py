@@ -152,12 +152,15 @@ class PageService:
         finally:
             if claimed:
                 self.cache.release(cache_key)
+        # A body is remembered only for pages that outlive the moment: not while a plugin
+        # sits out a quarantine (the same body leads to another page once it is over).
+        remember = stored_now and "quarantined" not in features
         return Served(
             body,
             etag,
             "bypass" if stored is BYPASS else "miss",
             built,
-            key=cache_key if stored_now else None,
+            key=cache_key if remember else None,
         )
 
     def _features(self, profile: dict, calls: CallLog, partner: Partner | None) -> dict:
