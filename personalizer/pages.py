@@ -140,7 +140,10 @@ class PageService:
             if not claimed:
                 stored = self._wait_for(cache_key)  # another request is building this page
         if stored is not None and stored is not BYPASS:
-            return _hit(stored, cache_key)
+            hit = _hit(stored, cache_key)
+            if "quarantined" in features:
+                hit.key = None  # not remembered: see below
+            return hit
         try:
             policy = self.engine.policy.for_partner(partner)
             built = self.engine.build(features, key, calls, policy)
