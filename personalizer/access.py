@@ -320,9 +320,8 @@ class Batch:
 
 class PageLimiter:
     """Fixed-window counts for POST /v1/pages: in Redis through ``BreakerStorage`` (shared by
-    every worker), in this process's memory without Redis or while it is down. Keeps the
-    attribute names of flask-limiter's ``Limiter`` that tools read (``enabled``,
-    ``_storage``, ``_storage_dead``)."""
+    every worker), in this process's memory without Redis or while it is down. Its
+    ``enabled``, ``_storage`` and ``_storage_dead`` are what the tests and tools read."""
 
     enabled = True
     KNOWN_WINDOWS = 10_000  # window ends this worker remembers (then it starts again)
@@ -459,7 +458,7 @@ def _limiter() -> PageLimiter | None:
 
 class BreakerStorage(Storage):
     """The limiter's Redis storage behind a circuit breaker. One error opens it; while open,
-    every call fails at once (flask-limiter then counts in this process's memory) and the
+    every call fails at once (the limiter then counts in this process's memory) and the
     health check answers from the breaker, never from Redis. A background thread pings Redis
     every ``PROBE_EVERY`` seconds and closes the breaker when it answers. So a hung Redis
     costs the limiter one timeout per outage and worker, never a request's time again.

@@ -126,8 +126,7 @@ def optional(kind: Callable) -> Callable:
 
 def rate_limit_string(value) -> str:
     """A rate limit as the limits library reads it ("120 per minute", "10/second; 500/hour"),
-    each amount at least 1. Refused here, since flask-limiter would swallow the error and
-    stop limiting."""
+    each amount at least 1. Refused at start-up, so a typo can never switch limiting off."""
     from limits import parse_many
 
     if not isinstance(value, str):
