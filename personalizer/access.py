@@ -86,10 +86,6 @@ def registry() -> Registry:
     return current_app.extensions["personalizer"].partners
 
 
-def _is_pages() -> bool:
-    return request.endpoint == "v1.Pages" and request.method == "POST"
-
-
 def _client() -> str:
     return request.remote_addr or "unknown"
 

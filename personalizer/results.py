@@ -1,4 +1,4 @@
-"""Checking what plugins return, and freezing what they are given.
+"""Checking what plugins return: one contract per hook.
 
 Every hook result passes a validator here before the engine uses it: one that does not fit
 raises ``Malformed`` and the plugin is left out of that page. Whatever passes can be encoded
@@ -14,10 +14,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from personalizer.frozen import freeze
 from personalizer.vocabulary import LEVELS
 
-__all__ = ["CONTRACTS", "Contract", "Malformed", "freeze", "records", "reason", "score", "text"]
+__all__ = ["CONTRACTS", "Contract", "Malformed", "records", "reason", "score", "text"]
 
 
 class Malformed(Exception):
