@@ -506,7 +506,11 @@ def main() -> None:
         " DESIGN example profile, every path once per round, rounds interleaved. The limits"
         " are set high (`100000000 per minute`) so nothing is refused: every call is still"
         " counted in Redis. *New body each time* varies the tilt within its bucket (validation"
-        " and features run, then the same page); the uncached build is `?explain=1`.",
+        " and features run, then the same page); *no red flag* is the example without its"
+        " red flag, which experiments may enrol; *a new visitor* adds a random `visitor_id`"
+        " each request, assigned through the GrowthBook SDK to the two experiments of"
+        " examples/experiments.json (its variations part of the key; issue 19 measures its"
+        " cost against the row above); the uncached build is `?explain=1`.",
         "",
         *http,
         "",

@@ -29,6 +29,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,10 +59,29 @@ wrk.headers["Content-Type"] = "application/json"
 local template = [[%s]]
 request = function()
   local tilt = string.format("%%.6f", 1 + math.random() * 16)
-  local body = template:gsub('"pelvic_tilt_deg": [%%d.]+', '"pelvic_tilt_deg": ' .. tilt)
+  local body = template:gsub('"pelvic_tilt_deg":%%s*[%%d.]+', '"pelvic_tilt_deg": ' .. tilt)
   return wrk.format(nil, nil, nil, body)
 end
 """
+
+
+# The same, and each request from another visitor (a random visitor id): the visitor is
+# assigned to the example payload's experiments through the GrowthBook SDK on every request,
+# and the variations are part of the page's key (docs/experiments.md).
+LUA_FRESH_VISITOR = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+%s
+local template = [[%s]]
+request = function()
+  local tilt = string.format("%%.6f", 1 + math.random() * 16)
+  local body = template:gsub('"pelvic_tilt_deg":%%s*[%%d.]+', '"pelvic_tilt_deg": ' .. tilt)
+  local visitor = string.format('"visitor_id": "v%%d"', math.random(1, 1000000))
+  body = body:gsub('"channel":%%s*"web"', '"channel": "web", ' .. visitor)
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+EXPERIMENTS = ROOT / "examples" / "experiments.json"
 
 
 @dataclass(frozen=True)
@@ -83,6 +103,7 @@ class Path_:
     url: str
     headers: dict
     lua: str = LUA
+    no_red_flag: bool = False  # the example profile without its red flag (enrolled pages)
 
 
 def _healthy(port: int) -> bool:
@@ -250,6 +271,22 @@ def paths(secret: str) -> list[Path_]:
             LUA_FRESH,
         ),
         Path_(
+            "hit, secret key, limits on, new body each time, no red flag",
+            "on",
+            "/v1/pages",
+            bearer,
+            LUA_FRESH,
+            no_red_flag=True,
+        ),
+        Path_(
+            "the same, each request a new visitor in two experiments",
+            "on",
+            "/v1/pages",
+            bearer,
+            LUA_FRESH_VISITOR,
+            no_red_flag=True,
+        ),
+        Path_(
             "uncached build (?explain=1), secret key, limits on",
             "on",
             "/v1/pages?explain=1",
@@ -267,6 +304,7 @@ def servers(redis_url: str, workdir: Path, extra_env: dict | None = None):
         "PERSONALIZER_CACHE_PREFIX": PREFIX,
         "PERSONALIZER_PARTNERS_FILE": str(partners),
         "PERSONALIZER_RATE_LIMIT": BENCH_LIMIT,
+        "PERSONALIZER_EXPERIMENTS_FILE": str(EXPERIMENTS),
         **(extra_env or {}),
     }
     with ExitStack() as stack:
@@ -314,9 +352,11 @@ def run(profile_json: str, seconds: int, rounds: int, extra_env: dict | None = N
             page = warm(running, secret, profile_json, client)
             measured = paths(secret)
             results = {p.name: [] for p in measured}
+            unflagged = orjson.dumps({**orjson.loads(profile_json), "red_flags": []}).decode()
             for _ in range(rounds):
                 for p in measured:
-                    lua = p.lua % (_headers_lua(p.headers), profile_json)
+                    body = unflagged if p.no_red_flag else profile_json
+                    lua = p.lua % (_headers_lua(p.headers), body)
                     results[p.name].append(measure(running[p.server], p.url, lua, seconds))
             rss = worker_rss_mb(running["on"].pid)
             return {"paths": results, "page_bytes": len(page), "rss_mb": rss}
