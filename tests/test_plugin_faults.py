@@ -275,12 +275,13 @@ def test_liar_cannot_lower_a_contract_level():
 def test_overridden_triage_claim_is_not_given_as_a_reason():
     """Rule 8: an alert says why it is there. When the contract overrides a plugin's level,
     that plugin did not put the alert there, and its reason ("nothing to worry about") must
-    not be shown as the emergency alert's why. personalizer/engine.py, Engine._triage
-    appends the reason of every plugin that named the flag after replacing its level."""
+    not be shown as the emergency alert's why; the overridden claim is kept for the explain
+    trace only."""
     app = make_app([("liar", liar)], **NO_QUARANTINE)
-    page = post(app.test_client(), body(["saddle_numbness", "fever"])).get_json()
-    for alert in page["blocks"][:2]:
-        assert {w["plugin"] for w in alert["why"]} == {"red_flags"}, alert["why"]
+    trace = explain(app.test_client(), body(["saddle_numbness", "fever"]))
+    (alert,) = trace["blocks"]
+    assert {w["plugin"] for w in alert["why"]} == {"red_flags"}, alert["why"]
+    assert {o["plugin"] for o in trace["explain"]["triage_overridden"]} == {"liar"}
 
 
 # -- the slow plugin: budgets --------------------------------------------------------------------
