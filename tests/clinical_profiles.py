@@ -1,12 +1,12 @@
 """Named clinical archetypes, and what each one's page must and must not hold.
 
-Written from the fact sheet (../shared/facts/FACTS.md): section 1 (red flags by urgency),
-section 2 (the classic pattern: legs brought on by standing and walking, eased by sitting or
-bending forward; pain that walking does not bring on is less typical; legs that ease by
-standing still point to circulation), section 3 (3-4 exercises, strength 2-3 days a week,
-150 minutes a week of aerobic work built up gradually, cycling when walking is hard, supported
-balance work, no kneeling stretch for knees or balance problems, drop back-arching work that
-brings on leg symptoms) and section 4 (posture buckets).
+Written from the clinical fact sheet (its sources are in content/sources.yaml): section 1
+(red flags by urgency), section 2 (the classic pattern: legs brought on by standing and
+walking, eased by sitting or bending forward; pain that walking does not bring on is less
+typical; legs that ease by standing still point to circulation), section 3 (3-4 exercises,
+strength 2-3 days a week, 150 minutes a week of aerobic work built up gradually, cycling when
+walking is hard, supported balance work, no kneeling stretch for knees or balance problems,
+drop back-arching work that brings on leg symptoms) and section 4 (posture buckets).
 
 Each archetype is a profile plus expectations; tests/test_clinical_matrix.py builds the page
 through the app and checks them. ``random_profiles`` draws realistic people for the coverage
