@@ -14,17 +14,13 @@ database 14 under its own prefix and deletes only its own keys.
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
-from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from personalizer.partners import new_key  # noqa: E402
-from personalizer.testing import BUILTINS  # noqa: E402
-from tests.support.redis_tools import free_port  # noqa: E402
+from tests.support.servers import gunicorn  # noqa: E402
 
 PREFIX = "personalizer-bench:"
 FLOOR_KEY = PREFIX + "floor"
@@ -68,30 +63,13 @@ end
 # The same, and each request from another visitor (a random visitor id): the visitor is
 # assigned to the example payload's experiments through the GrowthBook SDK on every request,
 # and the variations are part of the page's key (docs/experiments.md).
-LUA_FRESH_VISITOR = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-%s
-local template = [[%s]]
-request = function()
-  local tilt = string.format("%%.6f", 1 + math.random() * 16)
-  local body = template:gsub('"pelvic_tilt_deg":%%s*[%%d.]+', '"pelvic_tilt_deg": ' .. tilt)
-  local visitor = string.format('"visitor_id": "v%%d"', math.random(1, 1000000))
+LUA_FRESH_VISITOR = LUA_FRESH.replace(
+    "  return wrk.format",
+    """  local visitor = string.format('"visitor_id": "v%%d"', math.random(1, 1000000))
   body = body:gsub('"channel":%%s*"web"', '"channel": "web", ' .. visitor)
-  return wrk.format(nil, nil, nil, body)
-end
-"""
+  return wrk.format""",
+)
 EXPERIMENTS = ROOT / "examples" / "experiments.json"
-
-
-@dataclass(frozen=True)
-class Server:
-    port: int
-    pid: int
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -104,47 +82,6 @@ class Path_:
     headers: dict
     lua: str = LUA
     no_red_flag: bool = False  # the example profile without its red flag (enrolled pages)
-
-
-def _healthy(port: int) -> bool:
-    probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-    try:
-        probe.request("GET", "/healthz")
-        return probe.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        probe.close()
-
-
-@contextmanager
-def gunicorn(app: str, env: dict) -> Iterator[Server]:
-    """gunicorn.conf.py serving ``app`` (module:variable) on a free loopback port, with the
-    built-in plugins only, plus ``env``. Stops when the block ends."""
-    port = free_port()
-    settings = {
-        **os.environ,
-        "BIND": f"127.0.0.1:{port}",
-        "PERSONALIZER_LOAD_PLUGINS": ",".join(BUILTINS),
-        **env,
-    }
-    command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-    process = subprocess.Popen(
-        [*command, "--access-logfile", "/dev/null", app],
-        cwd=ROOT,
-        env=settings,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not _healthy(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn ({app}) did not start")
-            time.sleep(0.1)
-        yield Server(port, process.pid)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(15)
 
 
 def wrk(url: str, lua: str, seconds: int, connections: int = 16) -> dict:
@@ -208,7 +145,7 @@ def cpu_seconds(master_pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def measure(server: Server, url: str, lua: str, seconds: int) -> dict:
+def measure(server, url: str, lua: str, seconds: int) -> dict:
     """wrk against one server, plus the workers' CPU time per request (microseconds): what a
     request costs the service, less sensitive than requests/s to what else the machine runs."""
     before = cpu_seconds(server.pid)
@@ -220,13 +157,12 @@ def measure(server: Server, url: str, lua: str, seconds: int) -> dict:
 
 def worker_rss_mb(master_pid: int) -> list[float]:
     sizes = []
-    for status in Path("/proc").glob("[0-9]*/status"):
+    for pid in _workers(master_pid):
         try:
-            text = status.read_text()
+            text = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             continue
-        if re.search(rf"^PPid:\s+{master_pid}$", text, re.M):
-            sizes.append(int(re.search(r"^VmRSS:\s+(\d+)", text, re.M).group(1)) / 1024)
+        sizes.append(int(re.search(r"^VmRSS:\s+(\d+)", text, re.M).group(1)) / 1024)
     return sizes
 
 
@@ -310,14 +246,10 @@ def servers(redis_url: str, workdir: Path, extra_env: dict | None = None):
     with ExitStack() as stack:
         running = {
             "floor": stack.enter_context(
-                gunicorn("bench.floor_app:app", {"REDIS_URL": redis_url, "FLOOR_KEY": FLOOR_KEY})
+                gunicorn(app="bench.floor_app:app", REDIS_URL=redis_url, FLOOR_KEY=FLOOR_KEY)
             ),
-            "on": stack.enter_context(
-                gunicorn("wsgi:app", {**common, "PERSONALIZER_RATE_LIMIT_ENABLED": "true"})
-            ),
-            "off": stack.enter_context(
-                gunicorn("wsgi:app", {**common, "PERSONALIZER_RATE_LIMIT_ENABLED": "false"})
-            ),
+            "on": stack.enter_context(gunicorn(**common, PERSONALIZER_RATE_LIMIT_ENABLED="true")),
+            "off": stack.enter_context(gunicorn(**common, PERSONALIZER_RATE_LIMIT_ENABLED="false")),
         }
         yield running, secret
 
@@ -376,9 +308,10 @@ def hits_only(profile_json: str, seconds: int, env: dict, connections: int = 16)
                 "REDIS_URL": redis_url,
                 "PERSONALIZER_CACHE_PREFIX": PREFIX,
                 "PERSONALIZER_PARTNERS_FILE": str(partners),
+                "PERSONALIZER_RATE_LIMIT_ENABLED": "true",  # the production path
                 **env,
             }
-            with gunicorn("wsgi:app", settings) as server:
+            with gunicorn(**settings) as server:
                 headers = {"Authorization": f"Bearer {secret}"}
                 request = urllib.request.Request(
                     server.base + "/v1/pages",

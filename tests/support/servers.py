@@ -23,6 +23,10 @@ class Server:
     port: int
     pid: int
 
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
 
 def healthy(port: int) -> bool:
     probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
@@ -36,10 +40,12 @@ def healthy(port: int) -> bool:
 
 
 @contextmanager
-def gunicorn(access_log: str = "/dev/null", **env: str | None) -> Iterator[Server]:
-    """gunicorn.conf.py with the built-in plugins only and no rate limit, plus ``env``; the
-    access log goes to ``access_log`` (a path, or "-" for stdout). A variable given as None is
-    removed from the environment."""
+def gunicorn(
+    access_log: str = "/dev/null", app: str = "wsgi:app", **env: str | None
+) -> Iterator[Server]:
+    """gunicorn.conf.py serving ``app`` (module:variable) with the built-in plugins only and
+    no rate limit, plus ``env``; the access log goes to ``access_log`` (a path, or "-" for
+    stdout). A variable given as None is removed from the environment."""
     port = free_port()
     settings = {
         **os.environ,
@@ -51,7 +57,7 @@ def gunicorn(access_log: str = "/dev/null", **env: str | None) -> Iterator[Serve
     settings = {name: value for name, value in settings.items() if value is not None}
     command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
     process = subprocess.Popen(
-        [*command, "--access-logfile", access_log, "wsgi:app"],
+        [*command, "--access-logfile", access_log, app],
         cwd=ROOT,
         env=settings,
         stderr=subprocess.DEVNULL,
@@ -60,7 +66,7 @@ def gunicorn(access_log: str = "/dev/null", **env: str | None) -> Iterator[Serve
         deadline = time.monotonic() + 30
         while not healthy(port):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not start")
+                raise RuntimeError(f"gunicorn ({app}) did not start")
             time.sleep(0.1)
         yield Server(port, process.pid)
     finally:
