@@ -1181,13 +1181,10 @@ HOSTILE_FRAGMENT = (
 )
 
 
-def test_widget_scrubs_a_hostile_fragment(site, tab_factory):
-    """Even if the service were made to send script, the widget does not insert it: a list of
-    known XSS vectors, SVG animation among them."""
-    tab = tab_factory(DESKTOP)
-    page = tab.page
+def answer_pages_with(page, site, fragment: str) -> None:
+    """The service's page answers replaced by ``fragment`` (the preflight goes through)."""
 
-    def hostile(route):
+    def fulfil(route):
         if route.request.method != "POST":
             route.continue_()
             return
@@ -1197,10 +1194,19 @@ def test_widget_scrubs_a_hostile_fragment(site, tab_factory):
                 "Content-Type": "text/html; charset=utf-8",
                 "Access-Control-Allow-Origin": site["origins"]["clinic"],
             },
-            body=HOSTILE_FRAGMENT,
+            body=fragment,
         )
 
-    page.route(site["service"] + "/v1/pages", hostile)
+    page.route(site["service"] + "/v1/pages", fulfil)
+
+
+def test_widget_scrubs_a_hostile_fragment(site, tab_factory):
+    """Even if the service were made to send script, the widget does not insert it: a list of
+    known XSS vectors, SVG animation among them."""
+    tab = tab_factory(DESKTOP)
+    page = tab.page
+
+    answer_pages_with(page, site, HOSTILE_FRAGMENT)
     page.goto(site["origins"]["clinic"] + "/routine.html")
     tab.wait_event("event.type === 'personalizer:rendered'")
     found = page.evaluate(
@@ -1252,20 +1258,7 @@ def test_a_brand_colour_too_light_for_white_text_is_not_used(site, tab_factory):
     page = tab.page
     body = render.to_html(page_v2(), brand="#ffd400").decode()
 
-    def light(route):
-        if route.request.method != "POST":
-            route.continue_()
-            return
-        route.fulfill(
-            status=200,
-            headers={
-                "Content-Type": "text/html; charset=utf-8",
-                "Access-Control-Allow-Origin": site["origins"]["clinic"],
-            },
-            body=body,
-        )
-
-    page.route(site["service"] + "/v1/pages", light)
+    answer_pages_with(page, site, body)
     page.goto(site["origins"]["clinic"] + "/routine.html")
     tab.wait_event("event.type === 'personalizer:rendered'")
     assert (
