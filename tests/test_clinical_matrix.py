@@ -18,6 +18,7 @@ import pytest
 
 from personalizer import create_app, routine
 from tests.clinical_profiles import ARCHETYPES, random_profiles
+from tests.plugins import oracle
 from tests.support import base_config
 
 # Words that must never reach a patient's reason: plugin ids, internal feature words, jargon.
@@ -139,26 +140,13 @@ def page_problems(page: dict, catalog) -> list[str]:
 PEOPLE = random_profiles(1000)
 
 
-def avoided(profile: dict) -> set[str]:
-    s = profile.get("symptoms", {})
-    worse, eased = set(s.get("worse_with", [])), set(s.get("eased_by", []))
-    avoid = set()
-    if worse & {"standing", "arching_back"} or eased & {"sitting", "leaning_forward"}:
-        avoid.add("extension")
-    if s.get("walking_tolerance_min") == 0:
-        avoid.add("walking")
-    if s.get("weakness") or s.get("pain_score", 0) >= 8:
-        avoid.add("kneeling")
-    return avoid
-
-
 def test_every_random_page_keeps_the_rules(client, catalog):
     problems = {}
     for n, person in enumerate(PEOPLE):
         page = build(client, person)
         page["_budget"] = person["context"]["minutes_per_day"] // 5 * 5
         found = page_problems(page, catalog)
-        avoid = avoided(person)
+        avoid = oracle.engine_avoids(person)
         for item_id in routine_ids(page):
             clash = set(catalog[item_id].involves) & avoid
             if clash:

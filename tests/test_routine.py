@@ -23,6 +23,7 @@ import yaml
 
 from personalizer import create_app, routine, safety
 from personalizer.vocabulary import PHASES
+from tests.plugins import oracle
 from tests.support import EXAMPLE_PROFILE, base_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -70,16 +71,10 @@ def active_contraindications(profile: dict) -> set[str]:
 
 
 def avoided_involvement(profile: dict) -> set[str]:
-    """What the person must not be given (contract rule 5, and our stricter kneeling rule)."""
-    symptoms = profile.get("symptoms", {})
-    worse = set(symptoms.get("worse_with", []))
-    eased = set(symptoms.get("eased_by", []))
-    avoid = set()
-    if worse & {"standing", "arching_back"} or eased & {"sitting", "leaning_forward"}:
-        avoid.add("extension")
-    if symptoms.get("walking_tolerance_min") == 0:
-        avoid.add("walking")
-    if symptoms.get("weakness") or symptoms.get("pain_score", 0) >= 7:
+    """What the person must not be given: contract rule 5 (the oracle's restatement), and the
+    built-in plugins' stricter kneeling rule (pain from 7)."""
+    avoid = oracle.engine_avoids(profile)
+    if profile.get("symptoms", {}).get("pain_score", 0) >= 7:
         avoid.add("kneeling")
     return avoid
 
