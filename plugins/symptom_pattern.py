@@ -133,19 +133,13 @@ def active_contraindications(features):
 
 
 def involvement_vetoes(features):
-    """What an exercise involves -> plain reason it is left out for this person."""
-    vetoes = {}
-    if features.get("extension_provoked"):
-        vetoes["extension"] = "arching your back can bring on your symptoms"
-    elif features.get("flexion_relief"):
-        vetoes["extension"] = "bending forward eases you, so back-arching moves are left out"
-    if features.get("walking") == "none":
-        vetoes["walking"] = "walking is not possible for you at the moment"
-    if features.get("weakness"):
-        vetoes["kneeling"] = "kneeling is hard to get into and out of with weak legs"
-    elif features.get("pain") == "high":
-        vetoes["kneeling"] = "kneeling is left out while your pain is high"
-    return vetoes
+    """What an exercise involves -> plain reason it is left out for this person, beyond the
+    engine's own vetoes (contract rule 5: back-arching work with flexion relief or extension
+    provoked, walking at a tolerance of 0, kneeling with weakness or pain of 8 or more): this
+    plugin also leaves kneeling out from a pain of 7."""
+    if features.get("pain") == "high":
+        return {"kneeling": "kneeling is left out while your pain is high"}
+    return {}
 
 
 @hookimpl
