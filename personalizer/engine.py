@@ -322,7 +322,7 @@ class Engine:
             "experiments": own.get("experiments", []),
             "routine": {
                 "minutes": sum(entry.daily_minutes for entry in entries),
-                "items": [self._routine_item(entry) for entry in entries],
+                "items": [entry.as_dict() for entry in entries],
                 **({"week": routine.week(entries)} if entries else {}),
             },
             # Last, so the service can add what the client keeps for next time to each
@@ -579,14 +579,6 @@ class Engine:
             return block
         block.update(href=self._absolute(item.href), commercial=item.commercial, owner="ours")
         return block
-
-    def _routine_item(self, entry) -> dict:
-        item = {**entry.as_dict()}
-        item.setdefault("title", entry.item.title)
-        item.setdefault("each_side", bool(entry.dose.get("each_side")))
-        item.setdefault("days_per_week", entry.dose.get("days_per_week", 7))
-        item.setdefault("text", dose_words.describe(entry.dose))
-        return item
 
     def _summary(self, level, entries, features) -> tuple[str, str]:
         if level in LEVEL_SUMMARY:

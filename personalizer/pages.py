@@ -50,7 +50,6 @@ class PageService:
         # the features hooks (DESIGN section 5: validation is the cost of the hit path).
         self.seen = LocalCache(max_entries=8192, ttl=600)
         self.partners = partners or Registry([])
-        self.titles = {item.id: item.title for item in engine.catalog.items.values()}
         self._pictures = engine.catalog.pictures()
 
     # -- what the HTTP layer and the CLI ask of the service (so they never reach inside) --
@@ -84,7 +83,7 @@ class PageService:
     def render(self, page: dict, fmt: str, partner: Partner | None = None) -> bytes:
         if fmt == "html":
             brand = partner.policy.get("brand_colour") if partner else None
-            return render.to_html(page, self.titles, brand)
+            return render.to_html(page, brand=brand)
         return render.to_json(page)
 
     def serve_body(self, raw: bytes, fmt: str, partner: Partner | None, load) -> Served:
