@@ -61,7 +61,6 @@ from limits.storage import MemoryStorage, Storage, storage_from_string
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from personalizer import cache as page_cache
 from personalizer.partners import AuthError, Partner, Registry
@@ -80,6 +79,9 @@ KEY_PARAMS = frozenset(
     {"api_key", "apikey", "key", "token", "access_token", "secret", "secret_key", "sk", "pk"}
 )
 KEY_PREFIXES = ("sk_", "pk_")
+# Where the hit path (hitpath.py) leaves a call it has counted, when it hands the call on: a
+# WSGI environ key, which no client header can set (those are all HTTP_*).
+COUNTED = "personalizer.counted"
 
 
 def registry() -> Registry:
@@ -162,39 +164,61 @@ def authenticate() -> None:
     if req.endpoint != "v1.Pages" or req.method != "POST":
         return
     _authenticate()
+    counted = req.environ.get(COUNTED)
+    if counted is not None:  # the hit path (hitpath.py) counted this call already
+        g.rate_batch = counted
+        if counted.refusal:
+            _refuse(*counted.refusal)
+        return
     limiter = _limiter()
     if limiter is None:
         return
     address, partner, kind = _client(), g.partner, key_kind()
     config = current_app.config
-    # A call with a valid key from an address over its failed-authentication budget: 429.
-    peeks = [limiter.bucket(config["AUTH_FAILURE_LIMIT"], "authfail", address)] if kind else []
     if kind == "publishable":
         # The per-address count comes first, on its own: a call it refuses never counts in the
         # partner's browser bucket.
         own = limiter.buckets(config["BROWSER_RATE_LIMIT"], "browser-address", partner.id, address)
-        first = Batch(limiter, own, peeks)
+        first = Batch(limiter, own, [_failed_auth_bucket(limiter, config, address)])
         refusal = first.resolve()
         if first.stats:
             g.own_limit = min(first.stats, key=lambda s: (s[0], -s[1]))
         if refusal:
             _refuse(*refusal)
         own_limit = partner.browser_rate_limit or partner.rate_limit or config["RATE_LIMIT"]
-        hits, peeks = limiter.buckets(own_limit, "partner", partner.id, "browser"), []
-    elif kind == "secret":
-        own_limit = partner.rate_limit or config["RATE_LIMIT"]
-        hits = limiter.buckets(own_limit, "partner", partner.id, "server")
+        batch = Batch(limiter, limiter.buckets(own_limit, "partner", partner.id, "browser"), [])
     else:
-        hits = limiter.buckets(config["RATE_LIMIT"], "addr", address)
-    batch = g.rate_batch = Batch(limiter, hits, peeks)
+        batch = page_batch(limiter, config, partner, address)
+    g.rate_batch = batch
     # Counted with the page read, in one round trip, when one comes first: not with a query
-    # (?explain=1 builds without reading), nor while the cache is known down.
-    if limiter.rides is not None and not req.query_string and limiter.rides.available():
-        page_cache.RIDER.set(batch)
-        return
-    refusal = batch.resolve()  # no page read to ride with: counted now, before any build
+    # (?explain=1 builds without reading).
+    refusal = start_count(limiter, batch, ride=not req.query_string)
     if refusal:
         _refuse(*refusal)
+
+
+def page_batch(limiter: PageLimiter, config, partner: Partner | None, address: str) -> Batch:
+    """The counts of a call with a secret key (its partner's bucket, and a look at the
+    address's failed authentications: over that budget, a valid key is refused too) or of an
+    anonymous call (its address's bucket)."""
+    if partner is None:
+        return Batch(limiter, limiter.buckets(config["RATE_LIMIT"], "addr", address), [])
+    own_limit = partner.rate_limit or config["RATE_LIMIT"]
+    hits = limiter.buckets(own_limit, "partner", partner.id, "server")
+    return Batch(limiter, hits, [_failed_auth_bucket(limiter, config, address)])
+
+
+def start_count(limiter: PageLimiter, batch: Batch, ride: bool) -> tuple[str, float] | None:
+    """Let the counts ride with the call's first page read when one comes (and the cache is
+    not known down); else count now, before any page is built: the refusal, or None."""
+    if ride and limiter.rides is not None and limiter.rides.available():
+        page_cache.RIDER.set(batch)
+        return None
+    return batch.resolve()
+
+
+def _failed_auth_bucket(limiter: PageLimiter, config, address: str) -> Bucket:
+    return limiter.bucket(config["AUTH_FAILURE_LIMIT"], "authfail", address)
 
 
 # -- the limits on POST /v1/pages ----------------------------------------------------------
@@ -410,7 +434,7 @@ class PageLimiter:
 
     def failed_authentication(self, address: str) -> None:
         """A key that is not valid: 429 when the address is over its budget, else counted."""
-        bucket = self.bucket(current_app.config["AUTH_FAILURE_LIMIT"], "authfail", address)
+        bucket = _failed_auth_bucket(self, current_app.config, address)
         refusal = Batch(self, [], [bucket]).resolve()
         if refusal:
             _refuse(*refusal)
@@ -561,9 +585,6 @@ def init_app(app: Flask) -> None:
     """The access checks and, when on, the rate limits of POST /v1/pages (one per app: tests
     build many apps in one process)."""
     cfg = app.config
-    hops = int(cfg.get("PROXY_HOPS") or 0)
-    if hops:  # X-Forwarded-For/-Proto from this many trusted proxies in front (nginx: 1)
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.before_request(authenticate)
     limiter = None
     if cfg["RATE_LIMIT_ENABLED"]:
@@ -626,7 +647,6 @@ def _cors(req, response: Response) -> None:
 
 
 def _rate_headers(response: Response) -> Response:
-    """X-RateLimit-* of the limit closest to running out; Retry-After only on a 429."""
     headers = response.headers
     if response.status_code != 429 and "Retry-After" in headers:
         del headers["Retry-After"]
@@ -635,14 +655,23 @@ def _rate_headers(response: Response) -> Response:
     own = g.get("own_limit")
     if own is not None:
         stats = [*stats, own]
+    for name, value in rate_limit_headers(stats, response.status_code):
+        headers[name] = value
+    return response
+
+
+def rate_limit_headers(stats: list[tuple], status: int) -> list[tuple[str, str]]:
+    """X-RateLimit-* of the limit closest to running out (``Batch.stats``); Retry-After only
+    on a 429."""
     if not stats:
-        return response
+        return []
     breached = [s for s in stats if s[3]]
     remaining, reset, amount, _ = min(breached or stats, key=lambda s: (s[0], -s[1]))
-    # Only set here, so added without looking for earlier ones (cheaper than setting).
-    headers.add("X-RateLimit-Limit", str(amount))
-    headers.add("X-RateLimit-Remaining", str(max(0, remaining)))
-    headers.add("X-RateLimit-Reset", str(int(reset)))
-    if response.status_code == 429:
-        headers["Retry-After"] = str(_seconds_until(reset))
-    return response
+    headers = [
+        ("X-RateLimit-Limit", str(amount)),
+        ("X-RateLimit-Remaining", str(max(0, remaining))),
+        ("X-RateLimit-Reset", str(int(reset))),
+    ]
+    if status == 429:
+        headers.append(("Retry-After", str(_seconds_until(reset))))
+    return headers

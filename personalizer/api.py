@@ -9,6 +9,7 @@ import orjson
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
+from werkzeug.http import quote_etag
 
 from personalizer import access
 from personalizer.schemas import (
@@ -109,6 +110,17 @@ def load_profile(raw: bytes) -> dict:
         abort(422, message=f"invalid profile: {len(errors)} field(s) at fault", errors=listed)
 
 
+def page_headers(served) -> list[tuple[str, str]]:
+    """The headers of a page answer (with pages.Served): it varies with Accept, and is never
+    stored by a shared cache (the profile is in the body, not the URL)."""
+    return [
+        ("X-Cache", served.cache),
+        ("ETag", quote_etag(served.etag)),
+        ("Vary", "Accept"),
+        ("Cache-Control", "no-store"),
+    ]
+
+
 def wants_html() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return (
@@ -157,10 +169,7 @@ class Pages(MethodView):
         else:
             mimetype = "text/html" if fmt == "html" else "application/json"
             response = Response(served.body, mimetype=mimetype)
-        response.headers["X-Cache"] = served.cache
-        response.set_etag(served.etag)
-        response.vary.add("Accept")
-        response.headers["Cache-Control"] = "no-store"
+        response.headers.extend(page_headers(served))
         return response
 
 

@@ -8,6 +8,7 @@ import os
 from flask import Flask
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from personalizer import (
     __version__,
@@ -21,6 +22,7 @@ from personalizer import (
 from personalizer.cache import LocalCache, RedisCache
 from personalizer.content import Catalog, ContentError, load_catalog
 from personalizer.engine import Engine, Policy
+from personalizer.hitpath import HitPath
 from personalizer.hookcalls import CallLog, HookRunner, Quarantine
 from personalizer.pages import PageService
 from personalizer.partners import Registry
@@ -72,6 +74,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(embed)
     docs_ui.init_app(app)
     app.register_blueprint(media.bp)
+    app.wsgi_app = HitPath(app, app.wsgi_app)  # a cached page's plain call skips Flask
+    hops = app.config["PROXY_HOPS"]
+    if hops:  # X-Forwarded-For/-Proto from this many trusted proxies in front (nginx: 1)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     return app
 
 

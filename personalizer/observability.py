@@ -26,6 +26,8 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # methods these or "other", statuses HTTP's three digits, cache results our three words.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 CACHE_RESULTS = frozenset({"hit", "miss", "bypass"})
+# Besides the request id and the content security policy, on every answer.
+ALWAYS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
 
 
 def method_label(method: str) -> str:
@@ -68,12 +70,36 @@ class Metrics:
             ["plugin", "hook"],
             registry=self.registry,
         )
+        self._counted: dict[tuple, object] = {}
+        self._timed: dict[str, object] = {}
+        self._cached: dict[str, object] = {}
 
     def record_call(self, call) -> None:
         """HookRunner callback: every plugin call's time and outcome."""
         self.plugin_seconds.labels(call.plugin, call.hook).observe(call.ms / 1000)
         if not call.ok:
             self.plugin_errors.labels(call.plugin, call.hook).inc()
+
+    def request_done(
+        self, route: str, method: str, status: int, seconds: float | None, cache: str | None
+    ) -> None:
+        """One answered request. The metric children of each label set are looked up once
+        per worker (labels are bounded, so these stay small): a request then only adds."""
+        labels = (route, method_label(method), status_label(status))
+        counter = self._counted.get(labels)
+        if counter is None:
+            counter = self._counted[labels] = self.requests.labels(*labels)
+        counter.inc()
+        if seconds is not None:
+            histogram = self._timed.get(route)
+            if histogram is None:
+                histogram = self._timed[route] = self.latency.labels(route)
+            histogram.observe(seconds)
+        if cache in CACHE_RESULTS:
+            child = self._cached.get(cache)
+            if child is None:
+                child = self._cached[cache] = self.cache.labels(cache)
+            child.inc()
 
 
 class JsonFormatter(logging.Formatter):
@@ -93,20 +119,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+def request_id(incoming: str | None) -> str:
+    """The caller's request id when it is a safe token, else a new one."""
+    return incoming if incoming and REQUEST_ID.match(incoming) else os.urandom(16).hex()
+
+
+def security_headers(mimetype: str) -> list[tuple[str, str]]:
+    """The headers every answer carries (a view with its own policy sets its own CSP)."""
+    csp = HTML_CSP if mimetype == "text/html" else API_CSP
+    return [*ALWAYS, ("Content-Security-Policy", csp)]
+
+
 def init_app(app: Flask, metrics: Metrics) -> None:
     app.extensions["metrics"] = metrics
-
-    # The metric children of each label set, looked up once per worker (labels are bounded,
-    # so these stay small): a request then only adds to them.
-    counted: dict[tuple, object] = {}
-    timed: dict[str, object] = {}
-    cached: dict[str, object] = {}
 
     @app.before_request
     def start():
         g.started = time.perf_counter()
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if REQUEST_ID.match(incoming) else os.urandom(16).hex()
+        g.request_id = request_id(request.environ.get("HTTP_X_REQUEST_ID"))
 
     @app.after_request
     def finish(response: Response):
@@ -114,31 +144,18 @@ def init_app(app: Flask, metrics: Metrics) -> None:
         state = g._get_current_object()
         headers = response.headers
         headers["X-Request-Id"] = getattr(state, "request_id", "")
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "no-referrer"
-        # A view that needs its own policy (the demo page, the docs page) sets it itself.
-        if req.path != "/docs" and "Content-Security-Policy" not in headers:
-            csp = HTML_CSP if response.mimetype == "text/html" else API_CSP
-            headers["Content-Security-Policy"] = csp
+        policy = req.path == "/docs" or "Content-Security-Policy" in headers
+        for name, value in ALWAYS if policy else security_headers(response.mimetype):
+            headers[name] = value
         rule = req.url_rule
-        route = rule.rule if rule else "unmatched"
-        labels = (route, method_label(req.method), status_label(response.status_code))
-        counter = counted.get(labels)
-        if counter is None:
-            counter = counted[labels] = metrics.requests.labels(*labels)
-        counter.inc()
         started = getattr(state, "started", None)
-        if started is not None:
-            histogram = timed.get(route)
-            if histogram is None:
-                histogram = timed[route] = metrics.latency.labels(route)
-            histogram.observe(time.perf_counter() - started)
-        result = headers.get("X-Cache")
-        if result in CACHE_RESULTS:
-            child = cached.get(result)
-            if child is None:
-                child = cached[result] = metrics.cache.labels(result)
-            child.inc()
+        metrics.request_done(
+            rule.rule if rule else "unmatched",
+            req.method,
+            response.status_code,
+            None if started is None else time.perf_counter() - started,
+            headers.get("X-Cache"),
+        )
         return response
 
     @app.get("/metrics")
