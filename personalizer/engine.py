@@ -256,14 +256,14 @@ class Engine:
             clinic_unpartnered=own.get("channel") == "clinic" and own.get("partner") is None,
         )
 
+        by_kind: dict[str, list] = {}  # the candidates of each kind, one pass over them
+        for item_id, score in scores.items():
+            if score > 0 and item_id not in vetoed:
+                item = catalog[item_id]
+                by_kind.setdefault(item.kind, []).append((item, score))
+
         def ranked(kind):
-            return routine.rank(
-                [
-                    (catalog[i], s)
-                    for i, s in scores.items()
-                    if catalog[i].kind == kind and i not in vetoed and s > 0
-                ]
-            )
+            return routine.rank(by_kind.get(kind, []))
 
         lang = own.get("locale", "en")
         level_alert = self._level_alert(level, triage_entries, policy, lang)
@@ -501,8 +501,10 @@ class Engine:
                 item_id = _swapped(pick["id"], offers, catalog) if offers else pick["id"]
                 score, reason = pick["score"] * weight, pick["reason"]
                 scores[item_id] = scores.get(item_id, 0.0) + score
-                said = reasons.setdefault(item_id, [])
-                if all(w["reason"] != reason for w in said):
+                said = reasons.get(item_id)
+                if said is None:
+                    reasons[item_id] = [{"plugin": plugin, "reason": reason}]
+                elif all(w["reason"] != reason for w in said):
                     said.append({"plugin": plugin, "reason": reason})
                 if explain:
                     trace.append(

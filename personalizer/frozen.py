@@ -10,23 +10,29 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+# Type tuples, not ``A | B``: a union in isinstance() is built anew on every call, and these
+# run for every value of every plugin call's arguments.
+MAPPINGS = (dict, MappingProxyType)
+SEQUENCES = (list, tuple)
+SETS = (set, frozenset)
+
 
 def freeze(value):
-    if isinstance(value, dict | MappingProxyType):
+    if isinstance(value, MAPPINGS):
         return MappingProxyType({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
+    if isinstance(value, SEQUENCES):
         return tuple(freeze(v) for v in value)
-    if isinstance(value, set | frozenset):
+    if isinstance(value, SETS):
         return frozenset(value)
     return value
 
 
 def thaw(value):
     """A plain, independent copy (dicts and lists) of frozen or plain data."""
-    if isinstance(value, dict | MappingProxyType):
+    if isinstance(value, MAPPINGS):
         return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, SEQUENCES):
         return [thaw(v) for v in value]
-    if isinstance(value, set | frozenset):
+    if isinstance(value, SETS):
         return set(value)
     return value

@@ -24,6 +24,10 @@ class Malformed(Exception):
 
 
 MAX_INT = 2**53
+# Type tuples, not ``A | B``: a union in isinstance() is built anew on every call, and these
+# run for every pick of every plugin.
+SEQUENCES = (list, tuple)
+NUMBERS = (int, float)
 
 
 def _encodable(text: str) -> bool:
@@ -35,7 +39,7 @@ def _encodable(text: str) -> bool:
 
 
 def _is_feature_value(value) -> bool:
-    if isinstance(value, list | tuple):
+    if isinstance(value, SEQUENCES):
         return all(isinstance(v, str) and _encodable(v) for v in value)
     if isinstance(value, str):
         return _encodable(value)
@@ -58,7 +62,7 @@ def valid_features(result, context=None) -> dict:
 
 
 def records(result, required: dict) -> list[dict]:
-    if not isinstance(result, list | tuple):
+    if not isinstance(result, SEQUENCES):
         raise Malformed("expected a list")
     clean = []
     for entry in result:
@@ -82,7 +86,7 @@ def _text(value: str) -> bool:
 
 
 def score(value) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, NUMBERS):
         return False
     return math.isfinite(value) and abs(value) <= MAX_INT
 
@@ -137,7 +141,7 @@ def valid_vetoes(result, context) -> list[dict]:
 
 def valid_order(result, context) -> list[str]:
     """Block ids of this page, each once, in the wanted order."""
-    if not isinstance(result, list | tuple) or not all(
+    if not isinstance(result, SEQUENCES) or not all(
         isinstance(i, str) and i in context["ids"] for i in result
     ):
         raise Malformed("expected a list of the page's block ids")
@@ -146,7 +150,7 @@ def valid_order(result, context) -> list[str]:
 
 def valid_directories(result, context=None) -> list[str]:
     """Existing content directories (never the filesystem root); a string alone is refused."""
-    if not isinstance(result, list | tuple) or not all(
+    if not isinstance(result, SEQUENCES) or not all(
         isinstance(p, str | os.PathLike) for p in result
     ):
         raise Malformed("expected a list of directory paths")

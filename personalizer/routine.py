@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from itertools import islice
 
 from personalizer.content import REST_BETWEEN_SETS_S, SECONDS_PER_REP, Item
 from personalizer.dose import describe
@@ -347,7 +348,9 @@ def _choose(ranked, budget_min, explain: bool = True):
     chosen: list[Entry] = []
     out: dict[str, str] = {}
     aerobic = aerobic_minutes(budget_min)
-    timed = [item for item, _ in ordered if _timed(item)]
+    timed_ones = (item for item, _ in ordered if _timed(item))
+    # The best aerobic activity is the one; only the trace lists every other.
+    timed = list(timed_ones if explain else islice(timed_ones, 1))
     if timed:
         dose = dose_for(timed[0], aerobic)
         if dose is not None:
@@ -360,11 +363,12 @@ def _choose(ranked, budget_min, explain: bool = True):
     limit = MAX_EXERCISES_LONG if budget_min > LONG_BUDGET else MAX_EXERCISES
     others = _Entries(item for item, _ in ordered if not _timed(item))
     picked: list[Entry] = []
+    picked_ids: set[str] = set()
     goals_done: set[str] = set()
     for balance_goals in (True, False):
         for entry in others:
             item_id = entry.item.id
-            if item_id in {e.item.id for e in picked}:
+            if item_id in picked_ids:
                 continue
             if len(picked) >= limit:
                 if not explain:
@@ -380,11 +384,16 @@ def _choose(ranked, budget_min, explain: bool = True):
                 continue
             goals_done.add(entry.item.goal)
             picked.append(entry)
+            picked_ids.add(item_id)
             out.pop(item_id, None)
             used += entry.daily_minutes
     chosen += picked
-    position = {item.id: n for n, (item, _) in enumerate(ordered)}
+    # Routine order: by phase, then as ranked (only the chosen need their places).
+    wanted = {e.item.id for e in chosen}
+    position = {item.id: n for n, (item, _) in enumerate(ordered) if item.id in wanted}
     chosen.sort(key=lambda e: (PHASES.index(e.item.phase), position[e.item.id]))
+    if not explain:
+        return chosen, []
     cut = [
         {"id": item.id, "score": score, "reason": out[item.id]}
         for item, score in ordered
