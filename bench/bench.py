@@ -377,30 +377,45 @@ BEFORE = [
 
 
 LEFT = [
-    "What is left between the production path and the floor is mostly not the limiter: with"
-    " rate limits off the service still costs more than the floor (the last row against the"
-    " first), in Flask and flask-smorest's dispatch of a MethodView with its before and after"
-    " functions, the view's body checks, content negotiation, `If-None-Match`, ETag and its"
-    " seven response headers (personalizer/api.py), the follow-up personalization of every"
-    " JSON hit (personalizer/pages.py, follow_up.py), the request id, security headers and"
-    " metrics (observability.py). The rate limits add the difference between the second and"
-    " the last rows: one or two commands more in the same round trip, and the Python of"
-    " the windows and their headers.",
+    "The hit path (personalizer/hitpath.py) is why the service's plain hit costs less than the"
+    " floor, which is a Flask endpoint: a JSON call with a secret key or none, no query, no"
+    " Origin and no If-None-Match, for a body seen before whose page is cached, is answered"
+    " in front of Flask, with the same functions the Flask path uses (authentication, the"
+    " counts riding with the page read, `PageService.serve_body`, the headers and metrics),"
+    " so it skips Flask's request context, routing, before and after functions and response"
+    " objects, which the floor pays. Every other call goes to Flask; one the hit path has"
+    " counted goes with its count. The row *through Flask* is the same hit on the Flask"
+    " path (an If-None-Match that does not match sends it there): what a plain hit cost"
+    " before, and what a browser's call with an Origin still costs. Besides, hiredis (C)"
+    " parses Redis's replies: a hit's page read with the counts riding along is three"
+    " replies, each parsed in Python before.",
 ]
 
 
 MISS_NOTES = [
     "The built-in plugins find items through the catalog's indexes (by kind, tag, goal,"
     " topic, address, contraindication, involvement: `Catalog.with_goal`, `addressing`, ...)"
-    " instead of scanning every item; measured alone on the x100 catalog their hook calls"
-    " went from 25.5 ms to 19.0 ms (x10: 1.4 to 0.7 ms; x1: 155 to 89 us). A miss still"
-    " grows with the catalog, because a plugin answers one pick per matching item: the"
-    " routine plugin gives every exercise of a base goal a score, so at x100 it returns some"
-    " 3,400 picks, each of which is built, copied out of the plugin's frozen arguments,"
-    " checked and merged. Below 10 ms at x100 needs fewer picks, not faster lookups: a hook"
-    " for scores by goal (one answer for all exercises of a goal) or a cap on the picks a"
-    " plugin may return per kind, both changes to the plugin contract (personalizer/engine.py,"
-    " hookspecs.py), outside this benchmark's change.",
+    " instead of scanning every item. A miss still grows with the catalog, because a plugin"
+    " answers one pick per matching item: at x100 the plugins return some 4,800 picks, each"
+    " built, checked (personalizer/results.py) and merged (engine.py), and every candidate"
+    " exercise is ranked for the routine. Per candidate, a miss now does less with the same"
+    " pages (type tuples instead of `A | B` unions in the checks run for every pick and every"
+    " frozen value, one pass to sort candidates by kind, the routine's search looking for one"
+    " aerobic activity and listing what it left out only for `?explain=1`): 1.07e9 to 0.83e9"
+    " instructions per x100 miss (callgrind, which counts instructions, not time, so two"
+    " versions compare on a busy machine); the pages of 108 profiles at x1, x10 and x100, with"
+    " their explain traces, are unchanged.",
+    "",
+    "Tried and not kept: the engine keeping each plugin's best 40 picks of each kind, and the"
+    " built-ins looking at no more than 40 items of each index lookup. A miss at x100 took"
+    " 6.3 ms (x10 2.7 ms), and every page of the bundled catalog stayed as it was (the whole"
+    " test suite passed), but in the x100 catalog only 35 of 107 pages (the 47 archetypes and"
+    " 60 random people) were the pages built without the cut: a hundred copies of one"
+    " exercise, tied at one plugin's top score, fill its 40 places and push out the items the"
+    " other plugins' scores need, so routines held two copies of one stretch. An exact way"
+    " under 10 ms is a pick that scores a group (all the exercises of a goal in one answer,"
+    " merged by the engine in one loop) together with ranking lazily, only as far as a page"
+    " reads; both change the plugin contract (hookspecs.py, results.py, docs/plugins.md).",
 ]
 
 

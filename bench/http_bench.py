@@ -200,6 +200,12 @@ def paths(secret: str) -> list[Path_]:
         Path_("hit, secret key, rate limits off", "off", "/v1/pages", bearer),
         Path_("hit, anonymous, rate limits off", "off", "/v1/pages", {}),
         Path_(
+            "hit, secret key, limits on, through Flask (If-None-Match not matching)",
+            "on",
+            "/v1/pages",
+            {**bearer, "If-None-Match": '\\"stale\\"'},
+        ),
+        Path_(
             "hit, secret key, limits on, new body each time",
             "on",
             "/v1/pages",
@@ -340,6 +346,7 @@ CATEGORIES = (
         ("personalizer/observability.py", "prometheus_client/"),
     ),
     ("page service: body hash, seen bodies, cache", ("personalizer/pages.py", "cache.py")),
+    ("the hit path (hitpath.py)", ("personalizer/hitpath.py",)),
     ("the view: body checks, negotiation, ETag (api.py)", ("personalizer/api.py",)),
     ("the floor's own view (floor_app.py)", ("bench/floor_app.py",)),
     ("Flask, flask-smorest, werkzeug", ("flask/", "flask_smorest/", "werkzeug/")),
