@@ -12,21 +12,14 @@ import redis
 from redis.connection import AbstractConnection
 
 from personalizer import create_app
-from personalizer.partners import new_key
-from tests.support import EXAMPLE_PROFILE, base_config
+from tests.support import EXAMPLE_PROFILE, base_config, secret_partner
 
 PROFILE = {**copy.deepcopy(EXAMPLE_PROFILE), "red_flags": []}
 
 
 @pytest.fixture
 def secret(tmp_path):
-    key, digest = new_key("sk")
-    path = tmp_path / "partners.yaml"
-    path.write_text(
-        f"partners:\n  - id: clinic-a\n    name: A\n    secret_key_sha256: {digest}\n"
-        "    rate_limit: 3 per minute\n"
-    )
-    return str(path), {"Authorization": f"Bearer {key}"}
+    return secret_partner(tmp_path, "3 per minute")
 
 
 def make_app(redis_url, redis_prefix, partners, **extra):

@@ -11,8 +11,7 @@ import pytest
 import redis
 
 from personalizer import create_app
-from personalizer.partners import new_key
-from tests.support import EXAMPLE_PROFILE, base_config
+from tests.support import EXAMPLE_PROFILE, base_config, secret_partner
 
 PROFILE = {**copy.deepcopy(EXAMPLE_PROFILE), "red_flags": []}
 # Differ between two calls by design: a fresh id each call, one count less left.
@@ -21,14 +20,9 @@ PER_CALL = {"X-Request-Id", "X-RateLimit-Remaining"}
 
 @pytest.fixture
 def secret(tmp_path):
-    key, digest = new_key("sk")
-    path = tmp_path / "partners.yaml"
-    path.write_text(
-        f"partners:\n  - id: clinic-a\n    name: A\n    secret_key_sha256: {digest}\n"
-        "    rate_limit: 50 per minute\n"
-        "    allowed_origins: ['https://clinic.example']\n"
+    return secret_partner(
+        tmp_path, "50 per minute", "    allowed_origins: ['https://clinic.example']\n"
     )
-    return str(path), {"Authorization": f"Bearer {key}"}
 
 
 class FlaskCalls:

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from personalizer.partners import new_key
 from personalizer.testing import BUILTINS
 
-__all__ = ["BUILTINS", "EXAMPLE_PROFILE", "base_config"]
+__all__ = ["BUILTINS", "EXAMPLE_PROFILE", "base_config", "secret_partner"]
 
 EXAMPLE_PROFILE = {
     "alignment": {
@@ -43,3 +46,15 @@ def base_config(**overrides) -> dict:
     }
     config.update(overrides)
     return config
+
+
+def secret_partner(directory: Path, rate_limit: str, extra: str = "") -> tuple[str, dict]:
+    """A partners file with one partner, ``clinic-a``, and a fresh secret key: the file's path
+    and the headers that authenticate with the key. ``extra``: more YAML lines for it."""
+    key, digest = new_key("sk")
+    path = directory / "partners.yaml"
+    path.write_text(
+        f"partners:\n  - id: clinic-a\n    name: A\n    secret_key_sha256: {digest}\n"
+        f"    rate_limit: {rate_limit}\n{extra}"
+    )
+    return str(path), {"Authorization": f"Bearer {key}"}
