@@ -28,7 +28,7 @@ from personalizer.content import BUILT_IN, Catalog, ContentError
 from personalizer.experiments import Assignment, merge_effects
 from personalizer.frozen import thaw
 from personalizer.hookcalls import CallLog, HookRunner, PerPlugin
-from personalizer.vocabulary import ALERT_FOR_LEVEL, ALERT_LABELS, WARNING_SIGNS_ALERT
+from personalizer.vocabulary import ALERT_FOR_LEVEL, ALERT_LABELS, KINDS, WARNING_SIGNS_ALERT
 
 # Features the engine sets itself from its own copy of the profile; no plugin can set them.
 CORE_FEATURES = (
@@ -256,14 +256,15 @@ class Engine:
             clinic_unpartnered=own.get("channel") == "clinic" and own.get("partner") is None,
         )
 
-        by_kind: dict[str, list] = {}  # the candidates of each kind, one pass over them
-        for item_id, score in scores.items():
+        by_kind: dict[str, list] = {kind: [] for kind in KINDS}
+        items = catalog.items
+        for item_id, score in scores.items():  # the candidates of each kind, in one pass
             if score > 0 and item_id not in vetoed:
-                item = catalog[item_id]
-                by_kind.setdefault(item.kind, []).append((item, score))
+                item = items[item_id]
+                by_kind[item.kind].append((item, score))
 
-        def ranked(kind):
-            return routine.rank(by_kind.get(kind, []))
+        def candidates(kind):
+            return by_kind[kind]
 
         lang = own.get("locale", "en")
         level_alert = self._level_alert(level, triage_entries, policy, lang)
@@ -275,7 +276,7 @@ class Engine:
             "flare_up": bool(own.get("flare_up")),
             "hold_walking": bool(own.get("circulation_clue")),
         }
-        chosen = routine.fill(ranked("exercise"), minutes, **progress)
+        chosen = routine.fill(candidates("exercise"), minutes, **progress)
         exercises = []
         if rules.exercises:
             for entry in chosen:
@@ -284,10 +285,12 @@ class Engine:
         check_in = own.get("channel") == "email" and "stage" in own
         sections = [
             self._block(item, score, reasons, policy, lang)
-            for item, score in ranked("section")[: 1 if check_in else self.max_sections]
+            for item, score in routine.best(
+                candidates("section"), 1 if check_in else self.max_sections
+            )
         ]
         ctas, held_back = [], []
-        for item, score in ranked("cta"):
+        for item, score in routine.rank(candidates("cta")):
             block = self._cta(item, score, reasons, policy, lang)
             if block is None:
                 continue
@@ -342,7 +345,7 @@ class Engine:
             trace.update(
                 placement=_placement(page["blocks"], scores, vetoed, catalog),
                 cut=_cut(page["blocks"], scores, vetoed, catalog, self.max_sections)
-                + (routine.left_out(ranked("exercise"), minutes) if rules.exercises else []),
+                + (routine.left_out(candidates("exercise"), minutes) if rules.exercises else []),
             )
         return Built(page, calls, degraded=bool(calls.failures), trace=trace)
 
@@ -498,18 +501,24 @@ class Engine:
         ):
             weight = effects["weights"].get(plugin, 1.0)
             for pick in picks:
-                item_id = _swapped(pick["id"], offers, catalog) if offers else pick["id"]
                 score, reason = pick["score"] * weight, pick["reason"]
-                scores[item_id] = scores.get(item_id, 0.0) + score
-                said = reasons.get(item_id)
-                if said is None:
-                    reasons[item_id] = [{"plugin": plugin, "reason": reason}]
-                elif all(w["reason"] != reason for w in said):
-                    said.append({"plugin": plugin, "reason": reason})
+                ids = pick["ids"]
+                if offers:
+                    ids = [_swapped(item_id, offers, catalog) for item_id in ids]
+                # One entry for the items of this pick (never changed once made).
+                why = {"plugin": plugin, "reason": reason}
+                for item_id in ids:
+                    scores[item_id] = scores.get(item_id, 0.0) + score
+                    said = reasons.get(item_id)
+                    if said is None:
+                        reasons[item_id] = [why]
+                    elif all(w["reason"] != reason for w in said):
+                        said.append(why)
                 if explain:
-                    trace.append(
+                    trace += [
                         {"plugin": plugin, "id": item_id, "score": score, "reason": reason}
-                    )
+                        for item_id in ids
+                    ]
         return scores, reasons, trace
 
     def _exclusions(self, features, calls, deadline):

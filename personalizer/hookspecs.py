@@ -47,10 +47,13 @@ def personalizer_candidates(features, catalog, level):
     Called on a cache miss. ``catalog`` is the read-only content catalog (see content.py);
     ``level`` is the page's triage level (``emergency``, ``urgent``, ``assess`` or ``none``;
     optional: name it only if you use it). Return a list of
-    ``{"id": str, "score": number, "reason": str}``. Scores of all plugins for one item are
-    added up; every distinct reason is kept and shown to the person in the block's ``why``,
-    so write it in plain words (at most 200 characters, no markup or links). An id that is
-    not in the catalog makes the whole result of that plugin invalid for this page.
+    ``{"id": str, "score": number, "reason": str}``, or of ``{"ids": [str, ...], "score",
+    "reason"}`` for items that share a score and a reason (all the exercises of a goal, say:
+    one pick instead of one per item, which keeps a large catalog cheap). Scores of all
+    plugins for one item are added up; every distinct reason is kept and shown to the person
+    in the block's ``why``, so write it in plain words (at most 200 characters, no markup or
+    links). An id that is not in the catalog, or an alert's, makes the whole result of that
+    plugin invalid for this page.
     """
 
 

@@ -118,17 +118,39 @@ def valid_triage(result, context=None) -> list[dict]:
 
 
 def _known(ids, catalog) -> None:
-    unknown = [i for i in ids if i not in catalog]
+    items = catalog.items
+    unknown = [i for i in ids if i not in items]
     if unknown:
         raise Malformed(f"unknown content ids {unknown[:3]}")
 
 
 def valid_candidates(result, context) -> list[dict]:
-    """Scored picks of catalog items; alerts are the engine's to choose."""
+    """Scored picks of catalog items, each ``{"id", "score", "reason"}`` or, for items that
+    share a score and a reason, ``{"ids", "score", "reason"}`` (each id once); alerts are the
+    engine's to choose. Clean picks all have ``ids``."""
     catalog = context["catalog"]
-    picks = records(result, {"id": text, "score": score, "reason": reason})
-    _known([p["id"] for p in picks], catalog)
-    if any(catalog[p["id"]].kind == "alert" for p in picks):
+    if not isinstance(result, SEQUENCES):
+        raise Malformed("expected a list")
+    picks = []
+    for entry in result:
+        if not isinstance(entry, dict):
+            raise Malformed("expected a list of dicts")
+        ids = entry.get("ids")
+        if ids is None:
+            if not text(entry.get("id")):
+                raise Malformed("bad or missing 'id'")
+            ids = (entry["id"],)
+        elif not isinstance(ids, SEQUENCES) or not all(isinstance(i, str) for i in ids):
+            raise Malformed("'ids' is not a list of content ids")
+        for name, check in (("score", score), ("reason", reason)):
+            if not check(entry.get(name)):
+                raise Malformed(f"bad or missing {name!r}")
+        picks.append(
+            {"ids": tuple(dict.fromkeys(ids)), "score": entry["score"], "reason": entry["reason"]}
+        )
+    _known([i for pick in picks for i in pick["ids"]], catalog)
+    alerts = {item.id for item in catalog.of_kind("alert")}
+    if any(not alerts.isdisjoint(pick["ids"]) for pick in picks):
         raise Malformed("alerts are chosen by triage, not by candidates")
     return picks
 

@@ -40,6 +40,7 @@ flare-up.
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, replace
 from itertools import islice
@@ -167,10 +168,29 @@ def dose_for(item: Item, minutes: int | None = None) -> dict | None:
     return dose
 
 
+def _rank_key(pick: tuple[Item, float]) -> tuple:
+    item, score = pick
+    return (-score, -item.meta.get("preference", 50), item.id)
+
+
 def rank(ranked: list[tuple[Item, float]]) -> list[tuple[Item, float]]:
     """Best first: score, then declared preference, then id (the last only for equal
     preferences, which ``cut_line_ties`` reports)."""
-    return sorted(ranked, key=lambda p: (-p[1], -p[0].meta.get("preference", 50), p[0].id))
+    return sorted(ranked, key=_rank_key)
+
+
+def best(ranked: list[tuple[Item, float]], n: int) -> list[tuple[Item, float]]:
+    """``rank(ranked)[:n]``, without ranking the rest."""
+    return heapq.nsmallest(n, ranked, key=_rank_key)
+
+
+def _best_first(ranked: list[tuple[Item, float]]):
+    """What ``rank`` gives, lazily: by score, each score's items ranked only when reached."""
+    by_score: dict[float, list] = {}
+    for pick in ranked:
+        by_score.setdefault(pick[1], []).append(pick)
+    for score in sorted(by_score, reverse=True):
+        yield from sorted(by_score[score], key=_rank_key)
 
 
 def fill(
@@ -343,8 +363,9 @@ def progress(
 
 def _choose(ranked, budget_min, explain: bool = True):
     """The routine and, with ``explain``, why each other exercise was left out. Without it,
-    the search stops once the routine is full, so a large catalog costs little more."""
-    ordered = rank(ranked)
+    the candidates are ranked only as far as the search reads, and it stops once the routine
+    is full, so a large catalog costs little more."""
+    ordered = rank(ranked) if explain else _Kept(_best_first(ranked))
     chosen: list[Entry] = []
     out: dict[str, str] = {}
     aerobic = aerobic_minutes(budget_min)
@@ -361,13 +382,14 @@ def _choose(ranked, budget_min, explain: bool = True):
             out[item.id] = f"one aerobic activity a day: {timed[0].id} scored higher"
     used = sum(e.daily_minutes for e in chosen)
     limit = MAX_EXERCISES_LONG if budget_min > LONG_BUDGET else MAX_EXERCISES
-    others = _Entries(item for item, _ in ordered if not _timed(item))
+    others = _Kept(item for item, _ in ordered if not _timed(item))
+    entries: dict[str, Entry] = {}  # made when first needed, kept for the second pass
     picked: list[Entry] = []
     picked_ids: set[str] = set()
     goals_done: set[str] = set()
     for balance_goals in (True, False):
-        for entry in others:
-            item_id = entry.item.id
+        for item in others:
+            item_id = item.id
             if item_id in picked_ids:
                 continue
             if len(picked) >= limit:
@@ -375,6 +397,11 @@ def _choose(ranked, budget_min, explain: bool = True):
                     break
                 out[item_id] = f"the routine already holds {limit} exercises"
                 continue
+            if balance_goals and not explain and item.goal in goals_done:
+                continue  # left out whatever its minutes (only the trace says which it was)
+            entry = entries.get(item_id)
+            if entry is None:
+                entry = entries[item_id] = Entry(item, dose_for(item))
             if used + entry.daily_minutes > budget_min:
                 minutes = entry.daily_minutes
                 out[item_id] = f"{minutes} minute{'s' * (minutes != 1)}: more than the time left"
@@ -390,7 +417,12 @@ def _choose(ranked, budget_min, explain: bool = True):
     chosen += picked
     # Routine order: by phase, then as ranked (only the chosen need their places).
     wanted = {e.item.id for e in chosen}
-    position = {item.id: n for n, (item, _) in enumerate(ordered) if item.id in wanted}
+    position: dict[str, int] = {}
+    for n, (item, _) in enumerate(ordered):
+        if len(position) == len(wanted):
+            break
+        if item.id in wanted:
+            position[item.id] = n
     chosen.sort(key=lambda e: (PHASES.index(e.item.phase), position[e.item.id]))
     if not explain:
         return chosen, []
@@ -402,19 +434,27 @@ def _choose(ranked, budget_min, explain: bool = True):
     return chosen, cut
 
 
-class _Entries:
-    """Entries made as they are first reached, and kept for a second pass."""
+class _Kept:
+    """An iterator's values, made as they are first reached and kept, so that they can be
+    read again from the start."""
 
-    def __init__(self, items):
-        self._items = iter(items)
-        self._made: list[Entry] = []
+    def __init__(self, values):
+        self._values = iter(values)
+        self._made: list = []
 
     def __iter__(self):
-        yield from self._made
-        for item in self._items:
-            entry = Entry(item, dose_for(item))
-            self._made.append(entry)
-            yield entry
+        n = 0
+        while True:
+            if n == len(self._made):
+                value = next(self._values, _END)
+                if value is _END:
+                    return
+                self._made.append(value)
+            yield self._made[n]
+            n += 1
+
+
+_END = object()
 
 
 def cut_line_ties(ranked: list[tuple[Item, float]], chosen: list[Entry]) -> list[tuple]:

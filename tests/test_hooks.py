@@ -90,6 +90,30 @@ def test_candidates_hook_written_against_fewer_arguments_still_works():
     assert "faq-surgery-only-way" in [b["id"] for b in page["blocks"]]
 
 
+def test_candidates_hook_may_score_a_group_as_it_scores_each_item():
+    """One pick with ``ids`` gives the page that a pick for each of them gives."""
+    wanted = ["faq-surgery-only-way", "faq-worse-over-time", "knee-to-chest"]
+    reason = "you asked about these"
+
+    class Group:
+        @hookimpl
+        def personalizer_candidates(self, features, catalog):
+            return [{"ids": [*wanted, wanted[0]], "score": 40, "reason": reason}]
+
+    class Each:
+        @hookimpl
+        def personalizer_candidates(self, features, catalog):
+            return [{"id": item_id, "score": 40, "reason": reason} for item_id in wanted]
+
+    pages = [explain(app_with(plugin)) for plugin in (Group(), Each())]
+    for page in pages:
+        page.pop("explain")
+    assert pages[0] == pages[1]
+    shown = {b["id"]: b for b in pages[0]["blocks"]}
+    assert set(wanted) <= set(shown), "each id of the group scored (once)"
+    assert {"plugin": "under_test", "reason": reason} in shown["knee-to-chest"]["why"]
+
+
 def test_exclusions_hook_vetoes_an_exercise_from_blocks_and_routine():
     control = explain(create_app(base_config()))
     chosen = [b["id"] for b in control["blocks"] if b["kind"] == "exercise"]

@@ -310,3 +310,29 @@ def test_reasons_are_short_plain_text_or_the_whole_result_is_left_out(reason):
     shown = page(app, ORDINARY)
     reasons = [w["reason"] for b in shown["blocks"] for w in b["why"]]
     assert reason not in reasons
+
+
+@pytest.mark.parametrize(
+    "pick",
+    [
+        {"ids": ["emergency-now"], "score": 1000, "reason": "an alert in a group"},
+        {"ids": ["what-is-stenosis", "no-such-item"], "score": 1000, "reason": "unknown"},
+        {"ids": "what-is-stenosis", "score": 1000, "reason": "a string, not a list"},
+        {"ids": [1, 2], "score": 1000, "reason": "not ids"},
+        {"ids": ["what-is-stenosis"], "score": "high", "reason": "not a score"},
+    ],
+    ids=["an alert", "an unknown id", "a string", "numbers", "no score"],
+)
+def test_a_group_pick_that_does_not_fit_leaves_the_whole_result_out(pick):
+    class Groups:
+        @hookimpl
+        def personalizer_candidates(self, features, catalog):
+            return [{"id": "faq-surgery-only-way", "score": 1000, "reason": "a fine pick"}, pick]
+
+    app = app_with(("groups", Groups()))
+    response = app.test_client().post("/v1/pages?explain=1", json=ORDINARY)
+    trace = response.get_json()
+    (failure,) = trace["explain"]["failures"]
+    assert (failure["plugin"], failure["hook"]) == ("groups", "personalizer_candidates")
+    reasons = [w["reason"] for b in trace["blocks"] for w in b["why"]]
+    assert "a fine pick" not in reasons and pick["reason"] not in reasons
