@@ -95,21 +95,29 @@ def personalizer_candidates(features, catalog):
     # Only the exercises that address one of this person's deviations (catalog indexes),
     # in catalog order.
     by_word = {
-        word: [i for i in catalog.addressing(word) if i.kind == "exercise"] for word, _, _ in found
+        word: [i.id for i in catalog.addressing(word) if i.kind == "exercise"]
+        for word, _, _ in found
     }
+    addresses = {
+        i.id: set(i.addresses)
+        for word, _, _ in found
+        for i in catalog.addressing(word)
+        if i.kind == "exercise"
+    }
+    breadth = {i: len(words - {"general", "always"}) for i, words in addresses.items()}
     specific: dict[str, int] = {}  # item id -> the strength of the deviation it is made for
     for word, strength, _ in found:
-        breadth = {i.id: len(set(i.addresses) - {"general", "always"}) for i in by_word[word]}
-        if breadth:
-            narrowest = min(breadth.values())
-            for item_id, n in breadth.items():
-                if n == narrowest:
+        if by_word[word]:
+            narrowest = min(breadth[i] for i in by_word[word])
+            for item_id in by_word[word]:
+                if breadth[item_id] == narrowest:
                     specific[item_id] = max(specific.get(item_id, 0), strength)
-    concerned = {i.id: i for items in by_word.values() for i in items}
-    picks = []
-    for item in sorted(concerned.values(), key=lambda i: catalog.position(i.id)):
-        met = [(strength, reason) for word, strength, reason in found if word in item.addresses]
+    alike: dict[tuple[float, str], list[str]] = {}  # one pick for the items that score alike
+    for item_id, words in addresses.items():
+        met = [(strength, reason) for word, strength, reason in found if word in words]
         met.sort(reverse=True)
-        score = met[0][0] + 0.25 * (len(met) - 1) + specific.get(item.id, 0)
-        picks.append({"id": item.id, "score": score, "reason": met[0][1]})
-    return picks
+        score = met[0][0] + 0.25 * (len(met) - 1) + specific.get(item_id, 0)
+        alike.setdefault((score, met[0][1]), []).append(item_id)
+    return [
+        {"ids": ids, "score": score, "reason": reason} for (score, reason), ids in alike.items()
+    ]

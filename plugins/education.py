@@ -222,9 +222,12 @@ def personalizer_candidates(features, catalog):
         if topic not in best or score > best[topic][0]:
             best[topic] = (score, reason)
     # The sections on this person's topics (catalog index), in catalog order.
-    sections = {i.id: i for topic in best for i in catalog.on_topic(topic) if i.kind == "section"}
-    picks = []
-    for item in sorted(sections.values(), key=lambda i: catalog.position(i.id)):
-        score, reason = best[item.topic]
-        picks.append({"id": item.id, "score": score + item.priority / 1000, "reason": reason})
-    return picks
+    alike: dict[tuple[float, str], list[str]] = {}  # one pick for the sections that score alike
+    for topic, (score, reason) in best.items():
+        for item in catalog.on_topic(topic):
+            if item.kind == "section":
+                key = (score + item.priority / 1000, reason)
+                alike.setdefault(key, []).append(item.id)
+    return [
+        {"ids": ids, "score": score, "reason": reason} for (score, reason), ids in alike.items()
+    ]

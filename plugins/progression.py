@@ -127,11 +127,16 @@ def personalizer_candidates(features, catalog, level):
     if level in HELD:
         # The alert holds the routine until they are checked: no advice on easing it.
         advice.pop(FLARE_SECTION, None)
-    return [
-        {"id": item.id, "score": ADVICE_SCORE, "reason": advice[item.topic]}
-        for item in catalog.of_kind("section")
-        if item.topic in advice
+    # One pick for the sections of each topic (catalog index).
+    picks = [
+        {
+            "ids": [i.id for i in catalog.on_topic(topic) if i.kind == "section"],
+            "score": ADVICE_SCORE,
+            "reason": reason,
+        }
+        for topic, reason in advice.items()
     ]
+    return [pick for pick in picks if pick["ids"]]
 
 
 @hookimpl

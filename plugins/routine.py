@@ -74,27 +74,24 @@ def personalizer_candidates(features, catalog):
     if f.get("pattern") == "less_typical" or f.get("flexion_provoked"):
         base["flexion"] = (0.5, "a gentle stretch for your lower back")
     walk, bike, walk_reason, bike_reason = _aerobic(f)
-    # The exercises of a goal with a base score, aerobic work, and back-arching moves
-    # (catalog indexes), in catalog order.
-    concerned = {
-        i.id: i
-        for i in (
-            *(i for goal in (*base, "conditioning") for i in catalog.with_goal(goal)),
-            *catalog.involving("extension"),
-        )
-        if i.kind == "exercise"
-    }
-    picks = []
-    for item in sorted(concerned.values(), key=lambda i: catalog.position(i.id)):
-        if item.goal == "conditioning":
-            on_foot = "walking" in item.meta.get("involves", [])
-            score, reason = (walk, walk_reason) if on_foot else (bike, bike_reason)
-        elif "extension" in item.meta.get("involves", []):
-            score, reason = EXTENSION
-        elif item.goal in base:
-            score, reason = base[item.goal]
-        else:
-            continue
-        if score > 0:
-            picks.append({"id": item.id, "score": score, "reason": reason})
-    return picks
+    # One pick for each group of exercises that score alike (catalog indexes, in catalog
+    # order): aerobic work on foot and not; back-arching moves, whatever else their goal;
+    # the rest of each goal with a base score.
+    aerobic = [i for i in catalog.with_goal("conditioning") if i.kind == "exercise"]
+    on_foot = [i.id for i in aerobic if "walking" in i.meta.get("involves", ())]
+    seated = [i.id for i in aerobic if "walking" not in i.meta.get("involves", ())]
+    arching = [
+        i.id
+        for i in catalog.involving("extension")
+        if i.kind == "exercise" and i.goal != "conditioning"
+    ]
+    groups = [(on_foot, walk, walk_reason), (seated, bike, bike_reason), (arching, *EXTENSION)]
+    arches = set(arching)
+    for goal, (score, reason) in base.items():
+        ids = [i.id for i in catalog.with_goal(goal) if i.kind == "exercise" and i.id not in arches]
+        groups.append((ids, score, reason))
+    return [
+        {"ids": ids, "score": score, "reason": reason}
+        for ids, score, reason in groups
+        if ids and score > 0
+    ]

@@ -231,12 +231,16 @@ def _wanted(f):
 
 @hookimpl
 def personalizer_candidates(features, catalog):
-    picks: dict[str, dict] = {}
+    scored: dict[str, list] = {}  # item id -> [score, the first reason]
     for target, score, reason in _wanted(features):
-        # The exercise of that id and those of that goal (catalog indexes), in catalog order.
+        # The exercise of that id and those of that goal (catalog indexes).
         named = [catalog[target]] if target in catalog else []
         matched = {i.id: i for i in (*named, *catalog.with_goal(target)) if i.kind == "exercise"}
-        for item in sorted(matched.values(), key=lambda i: catalog.position(i.id)):
-            pick = picks.setdefault(item.id, {"id": item.id, "score": 0, "reason": reason})
-            pick["score"] += score
-    return list(picks.values())
+        for item_id in matched:
+            scored.setdefault(item_id, [0, reason])[0] += score
+    alike: dict[tuple, list[str]] = {}  # one pick for the exercises that score alike
+    for item_id, (score, reason) in scored.items():
+        alike.setdefault((score, reason), []).append(item_id)
+    return [
+        {"ids": ids, "score": score, "reason": reason} for (score, reason), ids in alike.items()
+    ]
