@@ -488,7 +488,7 @@ class Engine:
 
     def _candidates(self, features, level, calls, deadline, effects, explain=False):
         scores: dict[str, float] = {}
-        reasons: dict[str, list] = {}
+        reasons = Reasons()
         trace = []
         offers, catalog = effects["offers"], self.catalog
         for plugin, picks in self.runner.call(
@@ -505,15 +505,9 @@ class Engine:
                 ids = pick["ids"]
                 if offers:
                     ids = [_swapped(item_id, offers, catalog) for item_id in ids]
-                # One entry for the items of this pick (never changed once made).
-                why = {"plugin": plugin, "reason": reason}
+                reasons.add(plugin, reason, ids)
                 for item_id in ids:
                     scores[item_id] = scores.get(item_id, 0.0) + score
-                    said = reasons.get(item_id)
-                    if said is None:
-                        reasons[item_id] = [why]
-                    elif all(w["reason"] != reason for w in said):
-                        said.append(why)
                 if explain:
                     trace += [
                         {"plugin": plugin, "id": item_id, "score": score, "reason": reason}
@@ -628,6 +622,25 @@ class Engine:
             "personalizer_arrange", blocks, arguments, apply, calls, deadline, effects["skip"]
         )
         return blocks, trace
+
+
+class Reasons:
+    """Why each item was picked: every distinct reason, in the order the plugins gave them.
+    Worked out only for the items a page shows, not for every candidate of a large catalog."""
+
+    def __init__(self):
+        self._picks: list[tuple[dict, frozenset]] = []
+
+    def add(self, plugin: str, reason: str, ids) -> None:
+        # One entry for the items of a pick (never changed once made).
+        self._picks.append(({"plugin": plugin, "reason": reason}, frozenset(ids)))
+
+    def get(self, item_id: str, default=None) -> list[dict] | None:
+        said: list[dict] = []
+        for why, ids in self._picks:
+            if item_id in ids and all(w["reason"] != why["reason"] for w in said):
+                said.append(why)
+        return said or default
 
 
 def _swapped(item_id: str, offers: dict, catalog) -> str:

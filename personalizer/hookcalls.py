@@ -9,6 +9,7 @@ count. A plugin that keeps failing is quarantined for a while.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -95,6 +96,21 @@ def _alarm(signum, frame):
     raise PluginTimeout()
 
 
+@contextlib.contextmanager
+def _alarm_handler():
+    """While a hook's implementations run, SIGALRM raises PluginTimeout (main thread only:
+    yields whether it does). Set once for all of them, as setting a handler costs some
+    microseconds; the handler before is put back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield False
+        return
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    try:
+        yield True
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
 class PerPlugin:
     """An argument each plugin gets its own instance of, made once per plugin: the catalog,
     so what one plugin does to its copy never reaches another plugin or the engine."""
@@ -147,12 +163,13 @@ class HookRunner:
         experiment's variation without them)."""
         assert CONTRACTS[hook].style in ("each", "once"), hook
         answers = []
-        for plugin, impl in self.host.impls(hook):
-            if plugin in skip:
-                continue
-            answer = self._call_one(plugin, impl, hook, kwargs, context, calls, deadline)
-            if answer is not None:
-                answers.append((plugin, answer))
+        with _alarm_handler() as alarm:
+            for plugin, impl in self.host.impls(hook):
+                if plugin in skip:
+                    continue
+                answer = self._call_one(plugin, impl, hook, kwargs, context, calls, deadline, alarm)
+                if answer is not None:
+                    answers.append((plugin, answer))
         return answers
 
     def chain(
@@ -169,16 +186,17 @@ class HookRunner:
         ``(kwargs, context)`` from the state the previous one left, and
         ``apply(state, plugin, result)`` makes the next state."""
         assert CONTRACTS[hook].style == "chain", hook
-        for plugin, impl in self.host.impls(hook):
-            if plugin in skip:
-                continue
-            kwargs, context = arguments(state)
-            answer = self._call_one(plugin, impl, hook, kwargs, context, calls, deadline)
-            if answer is not None:
-                state = apply(state, plugin, answer)
+        with _alarm_handler() as alarm:
+            for plugin, impl in self.host.impls(hook):
+                if plugin in skip:
+                    continue
+                kwargs, context = arguments(state)
+                answer = self._call_one(plugin, impl, hook, kwargs, context, calls, deadline, alarm)
+                if answer is not None:
+                    state = apply(state, plugin, answer)
         return state
 
-    def _call_one(self, plugin, impl, hook, kwargs, context, calls, deadline):
+    def _call_one(self, plugin, impl, hook, kwargs, context, calls, deadline, alarm):
         """One implementation, within its budget; its validated result, or None."""
         if self.quarantine.blocked(plugin):
             call = HookCall(plugin, hook, 0.0, False, error="quarantined", skipped=True)
@@ -193,7 +211,7 @@ class HookRunner:
         args = {name: _argument(kwargs[name], plugin) for name in impl.argnames}
         started = time.perf_counter()
         try:
-            result = self._timed(impl.function, args)
+            result = self._timed(impl.function, args, alarm)
             if time.perf_counter() - started > self.budget_s:
                 raise PluginTimeout()
             if result is not None:
@@ -220,14 +238,13 @@ class HookRunner:
         if self.on_call:
             self.on_call(call)
 
-    def _timed(self, function, args):
-        """Run with a SIGALRM budget when we can (main thread); else measure only."""
-        if threading.current_thread() is not threading.main_thread():
+    def _timed(self, function, args, alarm: bool):
+        """Run with a SIGALRM budget when the handler is set (``_alarm_handler``); else
+        measure only."""
+        if not alarm:
             return function(**args)
-        previous = signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, self.budget_s)
         try:
             return function(**args)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)

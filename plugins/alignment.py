@@ -92,32 +92,35 @@ def personalizer_candidates(features, catalog):
     found = deviations(features)
     if not found:
         return []
-    # Only the exercises that address one of this person's deviations (catalog indexes),
-    # in catalog order.
-    by_word = {
-        word: [i.id for i in catalog.addressing(word) if i.kind == "exercise"]
+    # The exercises that address one of this person's deviations (catalog indexes). What an
+    # exercise scores depends on what it addresses alone, so it is worked out once for each
+    # set of addresses, and the exercises that share one are one pick.
+    exercises: dict[str, tuple] = {}
+    for word, _, _ in found:
+        for item in catalog.addressing(word):
+            if item.kind == "exercise":
+                exercises[item.id] = tuple(item.addresses)
+    address_sets = set(exercises.values())
+    breadth = {a: len(set(a) - {"general", "always"}) for a in address_sets}
+    # For each deviation, the fewest things an exercise made for it addresses.
+    narrowest = {
+        word: min(breadth[a] for a in address_sets if word in a)
         for word, _, _ in found
+        if any(word in a for a in address_sets)
     }
-    addresses = {
-        i.id: set(i.addresses)
-        for word, _, _ in found
-        for i in catalog.addressing(word)
-        if i.kind == "exercise"
-    }
-    breadth = {i: len(words - {"general", "always"}) for i, words in addresses.items()}
-    specific: dict[str, int] = {}  # item id -> the strength of the deviation it is made for
-    for word, strength, _ in found:
-        if by_word[word]:
-            narrowest = min(breadth[i] for i in by_word[word])
-            for item_id in by_word[word]:
-                if breadth[item_id] == narrowest:
-                    specific[item_id] = max(specific.get(item_id, 0), strength)
-    alike: dict[tuple[float, str], list[str]] = {}  # one pick for the items that score alike
-    for item_id, words in addresses.items():
-        met = [(strength, reason) for word, strength, reason in found if word in words]
-        met.sort(reverse=True)
-        score = met[0][0] + 0.25 * (len(met) - 1) + specific.get(item_id, 0)
-        alike.setdefault((score, met[0][1]), []).append(item_id)
+
+    def scored(addresses: tuple) -> tuple[float, str]:
+        met = sorted(((s, r) for w, s, r in found if w in addresses), reverse=True)
+        specific = max(
+            (s for w, s, _ in found if w in addresses and breadth[addresses] == narrowest[w]),
+            default=0,
+        )
+        return met[0][0] + 0.25 * (len(met) - 1) + specific, met[0][1]
+
+    score_of = {a: scored(a) for a in address_sets}
+    alike: dict[tuple[float, str], list[str]] = {}
+    for item_id, addresses in exercises.items():
+        alike.setdefault(score_of[addresses], []).append(item_id)
     return [
         {"ids": ids, "score": score, "reason": reason} for (score, reason), ids in alike.items()
     ]
