@@ -129,30 +129,28 @@ def valid_candidates(result, context) -> list[dict]:
     share a score and a reason, ``{"ids", "score", "reason"}`` (each id once); alerts are the
     engine's to choose. Clean picks all have ``ids``."""
     catalog = context["catalog"]
-    if not isinstance(result, SEQUENCES):
-        raise Malformed("expected a list")
-    picks = []
-    for entry in result:
-        if not isinstance(entry, dict):
-            raise Malformed("expected a list of dicts")
-        ids = entry.get("ids")
-        if ids is None:
-            if not text(entry.get("id")):
-                raise Malformed("bad or missing 'id'")
-            ids = (entry["id"],)
-        elif not isinstance(ids, SEQUENCES) or not all(isinstance(i, str) for i in ids):
-            raise Malformed("'ids' is not a list of content ids")
-        for name, check in (("score", score), ("reason", reason)):
-            if not check(entry.get(name)):
-                raise Malformed(f"bad or missing {name!r}")
-        picks.append(
-            {"ids": tuple(dict.fromkeys(ids)), "score": entry["score"], "reason": entry["reason"]}
-        )
+    if isinstance(result, SEQUENCES):
+        result = [_as_group(entry) for entry in result]
+    picks = records(result, {"ids": _ids, "score": score, "reason": reason})
+    for pick in picks:
+        pick["ids"] = tuple(dict.fromkeys(pick["ids"]))
     _known([i for pick in picks for i in pick["ids"]], catalog)
     alerts = {item.id for item in catalog.of_kind("alert")}
     if any(not alerts.isdisjoint(pick["ids"]) for pick in picks):
         raise Malformed("alerts are chosen by triage, not by candidates")
     return picks
+
+
+def _as_group(entry):
+    """A pick of one item (``id``) as a group of one."""
+    if isinstance(entry, dict) and "ids" not in entry and "id" in entry:
+        return {**entry, "ids": (entry["id"],)}
+    return entry
+
+
+def _ids(value) -> bool:
+    """Strings (whether each is a content id is checked after)."""
+    return isinstance(value, SEQUENCES) and all(isinstance(i, str) for i in value)
 
 
 def valid_vetoes(result, context) -> list[dict]:
