@@ -17,13 +17,16 @@ from pathlib import Path
 import orjson
 
 from personalizer import create_app
-from personalizer.content import Catalog, Item
+from personalizer.content import Catalog
 from personalizer.hookcalls import CallLog, PerPlugin
 from personalizer.plugins import DEFAULT_PLUGINS
 from personalizer.schemas import ProfileSchema
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILTINS = [name.rpartition(".")[2] for name in DEFAULT_PLUGINS]
+sys.path.insert(0, str(ROOT))
+
+from tests.support import BUILTINS, grown_catalog  # noqa: E402
+
 SCHEMA = ProfileSchema()
 QUICK = "--quick" in sys.argv
 
@@ -108,16 +111,6 @@ def miss_cost(app, profile) -> tuple[float, float]:
 
     total = median_us(build, 30 if QUICK else 200)
     return total, statistics.median(in_plugins)
-
-
-def grown_catalog(catalog: Catalog, factor: int) -> Catalog:
-    items = list(catalog.items.values())
-    for n in range(1, factor):
-        for item in catalog.items.values():
-            if item.kind in ("section", "exercise"):
-                copy_id = f"{item.id}-copy{n}"
-                items.append(Item(copy_id, item.kind, item.title, item.html, item.path, item.meta))
-    return Catalog(items, f"{catalog.version}x{factor}")
 
 
 def use_catalog(engine, catalog: Catalog) -> None:

@@ -1,7 +1,8 @@
 """The catalog's indexes answer what a scan of every item answers, in catalog order."""
 
 from personalizer import config
-from personalizer.content import Catalog, Item, load_catalog
+from personalizer.content import Catalog, load_catalog
+from tests.support import grown_catalog
 
 CATALOG = load_catalog(config.DEFAULTS["CONTENT_DIRS"])
 
@@ -33,21 +34,8 @@ def words(catalog: Catalog, field: str, many: bool) -> set:
     return found
 
 
-def grown(catalog: Catalog, factor: int) -> Catalog:
-    items = list(catalog)
-    for n in range(1, factor):
-        for item in catalog:
-            if item.kind in ("section", "exercise"):
-                items.append(
-                    Item(
-                        f"{item.id}-copy{n}", item.kind, item.title, item.html, item.path, item.meta
-                    )
-                )
-    return Catalog(items, f"{catalog.version}x{factor}")
-
-
 def test_every_index_matches_a_scan():
-    for catalog in (CATALOG, grown(CATALOG, 3), CATALOG.copy()):
+    for catalog in (CATALOG, grown_catalog(CATALOG, 3), CATALOG.copy()):
         for lookup, (field, many) in LOOKUPS.items():
             present = words(catalog, field, many)
             assert present, f"no item has {field}: the test would prove nothing"
@@ -72,5 +60,5 @@ def test_indexes_are_read_only():
 def test_a_copy_and_added_items_are_indexed():
     catalog = CATALOG.with_items([], "v2")
     assert catalog.with_goal("flexion") == CATALOG.with_goal("flexion")
-    extra = grown(CATALOG, 2)
+    extra = grown_catalog(CATALOG, 2)
     assert len(extra.with_goal("flexion")) == 2 * len(CATALOG.with_goal("flexion"))

@@ -8,10 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from personalizer import routine
-from tests.test_catalog_index import CATALOG, grown
+from tests.support import grown_catalog
+from tests.test_catalog_index import CATALOG
 
 # Three copies of every exercise and section: many candidates tie on score and preference.
-LARGE = grown(CATALOG, 3)
+LARGE = grown_catalog(CATALOG, 3)
 EXERCISES = LARGE.of_kind("exercise")
 SECTIONS = LARGE.of_kind("section")
 SCORES = st.sampled_from([0.3, 0.5, 1, 1.5, 2, 2.5, 3, 4])

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from personalizer.content import Catalog, Item
 from personalizer.partners import new_key
 from personalizer.testing import BUILTINS
 
-__all__ = ["BUILTINS", "EXAMPLE_PROFILE", "base_config", "secret_partner"]
+__all__ = ["BUILTINS", "EXAMPLE_PROFILE", "base_config", "grown_catalog", "secret_partner"]
 
 EXAMPLE_PROFILE = {
     "alignment": {
@@ -58,3 +59,15 @@ def secret_partner(directory: Path, rate_limit: str, extra: str = "") -> tuple[s
         f"    rate_limit: {rate_limit}\n{extra}"
     )
     return str(path), {"Authorization": f"Bearer {key}"}
+
+
+def grown_catalog(catalog: Catalog, factor: int) -> Catalog:
+    """The catalog with every section and exercise copied ``factor - 1`` times (ids
+    ``<id>-copyN``, after the originals): a large catalog, for tests and the benchmark."""
+    items = list(catalog)
+    for n in range(1, factor):
+        for item in catalog:
+            if item.kind in ("section", "exercise"):
+                copy_id = f"{item.id}-copy{n}"
+                items.append(Item(copy_id, item.kind, item.title, item.html, item.path, item.meta))
+    return Catalog(items, f"{catalog.version}x{factor}")
