@@ -6,7 +6,9 @@ that is not valid is answered 401/403 before any limit is counted, and counted i
 the client address's budget of failed authentications (``AUTH_FAILURE_LIMIT``); an address
 over that budget gets 429 for anything that carries a key, valid or not (so a guess never
 learns whether it was right). A valid key is recognised by its SHA-256 hash once per worker,
-then from a bounded map of the keys seen valid.
+then from a bounded map of the keys seen valid. A plain call for a cached page is admitted by
+the hit path (hitpath.py) with the same functions (``page_batch``, ``start_count``); any call
+with a key that is not valid goes on to ``authenticate``.
 
 Rate limits on ``POST /v1/pages`` are fixed windows (a window starts with its first call and
 lasts the limit's period; every call in it counts, refused ones too):

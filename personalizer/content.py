@@ -249,18 +249,11 @@ class Item:
 
     def __post_init__(self):
         # The front-matter fields as attributes (``item.goal``, ``item.addresses``), set once:
-        # plugins and the engine read them for every candidate of a page, and a lookup
-        # through __getattr__ costs a call each time. From this item's own meta, so a plugin's
-        # copy has its own read-only values.
+        # plugins and the engine read them for every candidate of a page. From this item's own
+        # meta, so a plugin's copy has its own read-only values.
         for name, value in self.meta.items():
             if name not in self.__dataclass_fields__ and not hasattr(type(self), name):
                 object.__setattr__(self, name, value)
-
-    def __getattr__(self, name):
-        try:
-            return self.meta[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
     @property
     def minutes(self) -> int:

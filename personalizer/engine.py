@@ -263,9 +263,6 @@ class Engine:
                 item = items[item_id]
                 by_kind[item.kind].append((item, score))
 
-        def candidates(kind):
-            return by_kind[kind]
-
         lang = own.get("locale", "en")
         level_alert = self._level_alert(level, triage_entries, policy, lang)
         warning_signs = self._warning_signs(policy, failsafe, lang)
@@ -276,7 +273,7 @@ class Engine:
             "flare_up": bool(own.get("flare_up")),
             "hold_walking": bool(own.get("circulation_clue")),
         }
-        chosen = routine.fill(candidates("exercise"), minutes, **progress)
+        chosen = routine.fill(by_kind["exercise"], minutes, **progress)
         exercises = []
         if rules.exercises:
             for entry in chosen:
@@ -286,11 +283,11 @@ class Engine:
         sections = [
             self._block(item, score, reasons, policy, lang)
             for item, score in routine.best(
-                candidates("section"), 1 if check_in else self.max_sections
+                by_kind["section"], 1 if check_in else self.max_sections
             )
         ]
         ctas, held_back = [], []
-        for item, score in routine.rank(candidates("cta")):
+        for item, score in routine.rank(by_kind["cta"]):
             block = self._cta(item, score, reasons, policy, lang)
             if block is None:
                 continue
@@ -345,7 +342,7 @@ class Engine:
             trace.update(
                 placement=_placement(page["blocks"], scores, vetoed, catalog),
                 cut=_cut(page["blocks"], scores, vetoed, catalog, self.max_sections)
-                + (routine.left_out(candidates("exercise"), minutes) if rules.exercises else []),
+                + (routine.left_out(by_kind["exercise"], minutes) if rules.exercises else []),
             )
         return Built(page, calls, degraded=bool(calls.failures), trace=trace)
 

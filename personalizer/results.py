@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from personalizer.frozen import SEQUENCES
 from personalizer.vocabulary import LEVELS
 
 __all__ = ["CONTRACTS", "Contract", "Malformed", "records", "reason", "score", "text"]
@@ -24,9 +25,8 @@ class Malformed(Exception):
 
 
 MAX_INT = 2**53
-# Type tuples, not ``A | B``: a union in isinstance() is built anew on every call, and these
-# run for every pick of every plugin.
-SEQUENCES = (list, tuple)
+# A type tuple, not ``int | float``: a union in isinstance() is built anew on every call
+# (frozen.py has the others).
 NUMBERS = (int, float)
 
 
